@@ -1,1 +1,9 @@
-fn main() {}
+//! `bundle-pack` binary: argument parsing and exit code only; the work is in the library.
+
+fn main() -> std::process::ExitCode {
+    bundle_pack::main_with_args(
+        std::env::args_os(),
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr(),
+    )
+}

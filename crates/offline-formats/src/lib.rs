@@ -13,6 +13,7 @@ pub mod jcs;
 pub mod manifest;
 pub mod merkle;
 pub mod schema;
+pub mod sums;
 pub mod timestamp;
 pub mod trust;
 pub mod verify_report;

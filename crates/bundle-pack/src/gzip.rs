@@ -1,0 +1,221 @@
+//! Parallel-friendly gzip: the archive is a series of independent gzip members, one per
+//! fixed-size slice of the tar stream, so slices compress on any thread and the bytes do
+//! not depend on how many threads ran. `gzip`, `tar` and Python read multi-member files.
+
+use libdeflater::{CompressionLvl, Compressor};
+
+/// Fixed gzip header: no name, no comment, mtime 0, no extra flags, OS 255 ("unknown")
+/// so that the bytes are the same on every platform.
+pub const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
+/// Largest payload of one stored deflate block.
+const STORED_MAX: usize = 65_535;
+/// Size of one probe sample.
+const PROBE_SAMPLE: usize = 8 * 1024;
+/// Number of samples taken across a slice.
+const PROBE_SAMPLES: usize = 4;
+/// A sample that does not shrink below this fraction (in 1/1000) counts as incompressible.
+const PROBE_THRESHOLD_PER_MILLE: usize = 970;
+
+/// How slices are compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Stored deflate blocks only.
+    Store,
+    /// Always deflate at this level (1–9), falling back to stored blocks when that is
+    /// smaller.
+    Fixed(u8),
+    /// Level 6 where a quick probe shows the data compresses, stored blocks where not.
+    Auto,
+}
+
+/// Per-thread compression state (libdeflate compressors are not shared between threads).
+pub struct MemberEncoder {
+    level: Level,
+    main: Option<Compressor>,
+    probe: Option<Compressor>,
+}
+
+impl std::fmt::Debug for MemberEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemberEncoder")
+            .field("level", &self.level)
+            .finish()
+    }
+}
+
+impl MemberEncoder {
+    /// An encoder for one worker thread.
+    pub fn new(level: Level) -> Self {
+        let lvl = |n: u8| CompressionLvl::new(i32::from(n)).unwrap_or_default();
+        let (main, probe) = match level {
+            Level::Store => (None, None),
+            Level::Fixed(n) => (Some(Compressor::new(lvl(n))), None),
+            Level::Auto => (
+                Some(Compressor::new(lvl(6))),
+                Some(Compressor::new(lvl(1))),
+            ),
+        };
+        Self { level, main, probe }
+    }
+
+    /// Encodes one slice of the tar stream as a complete gzip member appended to `out`.
+    pub fn encode(&mut self, slice: &[u8], out: &mut Vec<u8>) {
+        out.extend_from_slice(&HEADER);
+        let compress = match self.level {
+            Level::Store => false,
+            Level::Fixed(_) => true,
+            Level::Auto => self.probe_says_compressible(slice),
+        };
+        let mut deflated = false;
+        if compress {
+            if let Some(compressor) = self.main.as_mut() {
+                let start = out.len();
+                let stored = stored_len(slice.len());
+                // Room for exactly the stored size: if deflate needs more, it is not worth it.
+                out.resize(start + stored, 0);
+                match compressor.deflate_compress(slice, &mut out[start..]) {
+                    Ok(n) if n < stored => {
+                        out.truncate(start + n);
+                        deflated = true;
+                    }
+                    _ => out.truncate(start),
+                }
+            }
+        }
+        if !deflated {
+            write_stored(slice, out);
+        }
+        out.extend_from_slice(&crc32(slice).to_le_bytes());
+        out.extend_from_slice(&(slice.len() as u32).to_le_bytes());
+    }
+
+    fn probe_says_compressible(&mut self, slice: &[u8]) -> bool {
+        let Some(probe) = self.probe.as_mut() else {
+            return true;
+        };
+        if slice.len() <= PROBE_SAMPLE * PROBE_SAMPLES {
+            return true;
+        }
+        let stride = (slice.len() - PROBE_SAMPLE) / (PROBE_SAMPLES - 1);
+        let mut scratch = vec![0u8; probe.deflate_compress_bound(PROBE_SAMPLE)];
+        let mut total = 0usize;
+        for i in 0..PROBE_SAMPLES {
+            let sample = &slice[i * stride..i * stride + PROBE_SAMPLE];
+            total += probe
+                .deflate_compress(sample, &mut scratch)
+                .unwrap_or(PROBE_SAMPLE);
+        }
+        total * 1000 < PROBE_THRESHOLD_PER_MILLE * PROBE_SAMPLE * PROBE_SAMPLES
+    }
+}
+
+/// CRC-32 (gzip's) of a slice.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(bytes);
+    hasher.finalize()
+}
+
+/// Length of `len` bytes written as stored deflate blocks (5 bytes of framing per block;
+/// an empty input still needs one empty final block).
+pub fn stored_len(len: usize) -> usize {
+    len + 5 * len.div_ceil(STORED_MAX).max(1)
+}
+
+/// Exact length of a gzip member that holds `len` bytes in stored blocks.
+pub fn stored_member_len(len: usize) -> usize {
+    HEADER.len() + stored_len(len) + 8
+}
+
+/// Writes `bytes` as stored deflate blocks, the last one final.
+pub fn write_stored(bytes: &[u8], out: &mut Vec<u8>) {
+    let mut blocks = bytes.chunks(STORED_MAX).peekable();
+    if blocks.peek().is_none() {
+        out.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
+        return;
+    }
+    while let Some(block) = blocks.next() {
+        let last = blocks.peek().is_none();
+        let len = block.len() as u16;
+        out.push(u8::from(last));
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(block);
+    }
+}
+
+/// A whole gzip member made of stored blocks (used for the embedded manifest, whose
+/// compressed size must be known before its content is).
+pub fn stored_member(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(stored_member_len(bytes.len()));
+    out.extend_from_slice(&HEADER);
+    write_stored(bytes, &mut out);
+    out.extend_from_slice(&crc32(bytes).to_le_bytes());
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn gunzip(bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(bytes)
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    fn noise(len: usize, seed: u64) -> Vec<u8> {
+        let mut x = seed | 1;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn members_concatenate_and_round_trip() {
+        let text = b"apiVersion: v1\nkind: ConfigMap\n".repeat(40_000);
+        let random = noise(300_000, 7);
+        for level in [Level::Store, Level::Fixed(1), Level::Fixed(9), Level::Auto] {
+            let mut enc = MemberEncoder::new(level);
+            let mut out = Vec::new();
+            enc.encode(&text, &mut out);
+            enc.encode(&random, &mut out);
+            enc.encode(b"", &mut out);
+            let mut expected = text.clone();
+            expected.extend_from_slice(&random);
+            assert_eq!(gunzip(&out), expected, "{level:?}");
+        }
+    }
+
+    #[test]
+    fn auto_stores_noise_and_compresses_text() {
+        let mut enc = MemberEncoder::new(Level::Auto);
+        let random = noise(1 << 20, 3);
+        let mut out = Vec::new();
+        enc.encode(&random, &mut out);
+        assert_eq!(out.len(), stored_member_len(random.len()));
+        let text = b"kind: Deployment\nmetadata:\n  name: scanner\n".repeat(20_000);
+        let mut out = Vec::new();
+        enc.encode(&text, &mut out);
+        assert!(out.len() < text.len() / 10);
+    }
+
+    #[test]
+    fn stored_member_has_the_predicted_length() {
+        for len in [0usize, 1, 65_535, 65_536, 200_000] {
+            let bytes = noise(len, 11);
+            let member = stored_member(&bytes);
+            assert_eq!(member.len(), stored_member_len(len));
+            assert_eq!(gunzip(&member), bytes);
+        }
+    }
+}

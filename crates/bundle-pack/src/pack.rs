@@ -1,0 +1,506 @@
+//! The packer: one read of every file, hashed and compressed in parallel, written as a
+//! deterministic multi-member `.tar.gz` whose first entry is the manifest.
+//!
+//! The manifest must come first in the archive but holds every file's digest, which is
+//! only known after reading. Its *length* is known before (digests are fixed-width hex),
+//! so the packer reserves room for it at the start of the output, streams every file
+//! after that room, and finally writes the manifest member into it as stored deflate
+//! blocks, whose size does not depend on the content.
+
+use crate::collect::PlannedFile;
+use crate::config::Settings;
+use crate::error::PackError;
+use crate::gzip::{self, MemberEncoder};
+use crate::tar_stream::{self, EntryMeta, END_OF_ARCHIVE};
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+use offline_formats::digest::{DualHasher, Digests};
+use offline_formats::manifest::{ArchiveInfo, BundleManifest, FileEntry, ENTRY_NAME, SCHEMA};
+use offline_formats::{digest, jcs, merkle};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Bytes of tar stream per gzip member. Part of the output format: changing it changes
+/// the bytes of every archive, so it is fixed, not tuned per machine.
+pub const SLICE_SIZE: usize = 1 << 20;
+
+/// Reports bytes read, for the progress bar.
+pub trait Progress: Sync {
+    /// `bytes` more were read.
+    fn advance(&self, bytes: u64);
+}
+
+impl Progress for () {
+    fn advance(&self, _bytes: u64) {}
+}
+
+/// What a finished pack produced.
+#[derive(Debug)]
+pub struct Packed {
+    /// The manifest with its `archive` member.
+    pub manifest: BundleManifest,
+    /// Bytes of file content packed.
+    pub content_bytes: u64,
+}
+
+/// Packs `files` into `settings.output` (written to a temporary name and renamed only
+/// when complete) and returns the manifest.
+pub fn pack(
+    settings: &Settings,
+    files: &[PlannedFile],
+    progress: &dyn Progress,
+) -> Result<Packed, PackError> {
+    let output = settings.output.as_path();
+    let archive_name = output
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| {
+            PackError::Usage(format!(
+                "`{}`: output needs a UTF-8 file name",
+                output.display()
+            ))
+        })?
+        .to_owned();
+    let folder = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+
+    // Manifest length, and so the reserved room, from a manifest with placeholder digests.
+    let placeholder = vec![Digests { sha256: [0; 32], blake3: [0; 32], size: 0 }; files.len()];
+    let placeholder_json = jcs::to_pretty_vec(&inner_manifest(settings, files, &placeholder))?;
+    let manifest_tar_len = tar_stream::header_len(ENTRY_NAME, placeholder_json.len() as u64)
+        + placeholder_json.len()
+        + tar_stream::padding(placeholder_json.len() as u64);
+    let reserved = gzip::stored_member_len(manifest_tar_len) as u64;
+
+    let mut temp = tempfile::Builder::new()
+        .prefix(&format!(".{archive_name}."))
+        .suffix(".partial")
+        .tempfile_in(folder)
+        .map_err(|e| PackError::io(folder, e))?;
+    let temp_path = temp.path().to_owned();
+    temp.as_file_mut()
+        .seek(SeekFrom::Start(reserved))
+        .map_err(|e| PackError::io(&temp_path, e))?;
+
+    let digests = run_pipeline(settings, files, temp.as_file_mut(), &temp_path, progress)?;
+
+    let inner = inner_manifest(settings, files, &digests);
+    let manifest_json = jcs::to_pretty_vec(&inner)?;
+    if manifest_json.len() != placeholder_json.len() {
+        return Err(PackError::Internal(format!(
+            "manifest is {} bytes, {} were reserved",
+            manifest_json.len(),
+            placeholder_json.len()
+        )));
+    }
+    let mut manifest_tar = Vec::with_capacity(manifest_tar_len);
+    tar_stream::write_header(
+        &mut manifest_tar,
+        &EntryMeta {
+            path: ENTRY_NAME,
+            size: manifest_json.len() as u64,
+            mode: 0o644,
+            mtime: settings.mtime,
+        },
+    );
+    manifest_tar.extend_from_slice(&manifest_json);
+    manifest_tar.resize(manifest_tar_len, 0);
+    let member = gzip::stored_member(&manifest_tar);
+    if member.len() as u64 != reserved {
+        return Err(PackError::Internal(format!(
+            "manifest member is {} bytes, {reserved} were reserved",
+            member.len()
+        )));
+    }
+    let file = temp.as_file_mut();
+    file.seek(SeekFrom::Start(0))
+        .and_then(|_| file.write_all(&member))
+        .and_then(|()| file.sync_all())
+        .map_err(|e| PackError::io(&temp_path, e))?;
+
+    let archive_digests = digest_file_parallel(&temp_path)?;
+    set_public_mode(temp.as_file())?;
+    temp.persist(output)
+        .map_err(|e| PackError::io(output, e.error))?;
+
+    let mut manifest = inner;
+    manifest.archive = Some(ArchiveInfo {
+        name: archive_name,
+        size: archive_digests.size,
+        sha256: archive_digests.sha256_hex(),
+        blake3: archive_digests.blake3_hex(),
+        compression: "gzip".to_owned(),
+    });
+    Ok(Packed {
+        manifest,
+        content_bytes: files.iter().map(|f| f.size).sum(),
+    })
+}
+
+/// The manifest as embedded in the archive (no `archive` member).
+fn inner_manifest(settings: &Settings, files: &[PlannedFile], digests: &[Digests]) -> BundleManifest {
+    let entries: Vec<FileEntry> = files
+        .iter()
+        .zip(digests)
+        .map(|(f, d)| FileEntry {
+            path: f.bundle_path.clone(),
+            size: f.size,
+            sha256: d.sha256_hex(),
+            blake3: d.blake3_hex(),
+            mode: format!("{:04o}", f.mode),
+            media_type: f.media_type.clone(),
+        })
+        .collect();
+    let leaves: Vec<merkle::Hash> = entries
+        .iter()
+        .map(|e| merkle::manifest_leaf(&e.path, &e.sha256, e.size))
+        .collect();
+    BundleManifest {
+        schema: SCHEMA.to_owned(),
+        bundle_id: settings.bundle_id.clone(),
+        kind: settings.kind.clone(),
+        mirror_generation: settings.generation,
+        created_at: settings.created_at.clone(),
+        producer: settings.producer.clone(),
+        files: entries,
+        merkle_root: digest::sha256_prefixed(&merkle::root(&leaves)),
+        archive: None,
+    }
+}
+
+#[cfg(unix)]
+fn set_public_mode(file: &File) -> Result<(), PackError> {
+    use std::os::unix::fs::PermissionsExt;
+    // Temporary files are created 0600; a bundle is meant to be copied and read by others.
+    file.set_permissions(std::fs::Permissions::from_mode(0o644))
+        .map_err(|e| PackError::Internal(format!("cannot set archive permissions: {e}")))
+}
+
+/// A slice of the tar stream. Its buffer goes back to the pool when the last holder
+/// (hasher or writer) drops it, which bounds memory to the pool size.
+struct Slice {
+    seq: u64,
+    data: Vec<u8>,
+    /// File content inside `data`: (file index, start, end).
+    segments: Vec<(usize, usize, usize)>,
+    home: Sender<Vec<u8>>,
+}
+
+impl Drop for Slice {
+    fn drop(&mut self) {
+        let mut data = std::mem::take(&mut self.data);
+        data.clear();
+        // The pool is gone only when the reader stopped; then the buffer is just freed.
+        let _ = self.home.send(data);
+    }
+}
+
+/// A compressed slice on its way to the writer; holds its input so that the pool bounds
+/// everything in flight.
+struct Member {
+    seq: u64,
+    bytes: Vec<u8>,
+    _input: Arc<Slice>,
+}
+
+fn run_pipeline(
+    settings: &Settings,
+    files: &[PlannedFile],
+    out: &mut File,
+    out_path: &Path,
+    progress: &dyn Progress,
+) -> Result<Vec<Digests>, PackError> {
+    let jobs = settings.jobs.max(1);
+    let pool_size = 2 * jobs + 4;
+    let (pool_tx, pool_rx) = bounded::<Vec<u8>>(pool_size);
+    for _ in 0..pool_size {
+        // Capacity only; the reader fills each buffer up to SLICE_SIZE.
+        let _ = pool_tx.send(Vec::with_capacity(SLICE_SIZE));
+    }
+    let (work_tx, work_rx) = bounded::<Arc<Slice>>(pool_size);
+    let (hash_tx, hash_rx) = bounded::<Arc<Slice>>(pool_size);
+    let (done_tx, done_rx) = bounded::<Member>(pool_size);
+    let (spare_tx, spare_rx) = unbounded::<Vec<u8>>();
+
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || {
+            read_files(files, settings.mtime, &pool_rx, pool_tx, &work_tx, &hash_tx, progress)
+        });
+        let hasher = scope.spawn(move || hash_slices(files.len(), &hash_rx));
+        for _ in 0..jobs {
+            let work_rx = work_rx.clone();
+            let done_tx = done_tx.clone();
+            let spare_rx = spare_rx.clone();
+            let level = settings.level;
+            scope.spawn(move || compress_slices(level, &work_rx, &done_tx, &spare_rx));
+        }
+        drop(done_tx);
+        drop(work_rx);
+        let written = write_members(out, out_path, &done_rx, &spare_tx);
+        drop(done_rx);
+        let read = reader
+            .join()
+            .map_err(|_| PackError::Internal("reader thread panicked".into()))?;
+        let digests = hasher
+            .join()
+            .map_err(|_| PackError::Internal("hasher thread panicked".into()))?;
+        // A reader error explains a writer that stopped early, not the other way round,
+        // except when the writer failed first (then the reader only saw a closed pipe).
+        match (read, written) {
+            (Err(PackError::Internal(_)), Err(w)) => Err(w),
+            (Err(r), _) => Err(r),
+            (Ok(()), Err(w)) => Err(w),
+            (Ok(()), Ok(())) => Ok(digests),
+        }
+    })
+}
+
+/// Builds the tar stream slice by slice, reading each file exactly once.
+fn read_files(
+    files: &[PlannedFile],
+    mtime: u64,
+    pool: &Receiver<Vec<u8>>,
+    home: Sender<Vec<u8>>,
+    work: &Sender<Arc<Slice>>,
+    hash: &Sender<Arc<Slice>>,
+    progress: &dyn Progress,
+) -> Result<(), PackError> {
+    let closed = || PackError::Internal("pipeline closed".into());
+    let mut builder = SliceBuilder {
+        current: None,
+        next_seq: 0,
+        pool,
+        home,
+        work,
+        hash,
+    };
+    let mut header = Vec::with_capacity(3 * tar_stream::BLOCK);
+    for (index, file) in files.iter().enumerate() {
+        header.clear();
+        tar_stream::write_header(
+            &mut header,
+            &EntryMeta {
+                path: &file.bundle_path,
+                size: file.size,
+                mode: file.mode,
+                mtime,
+            },
+        );
+        builder.append(&header).ok_or_else(closed)?;
+        let mut handle =
+            File::open(&file.source).map_err(|e| PackError::io(&file.source, e))?;
+        let mut remaining = file.size;
+        while remaining > 0 {
+            let slice = builder.room().ok_or_else(closed)?;
+            let start = slice.data.len();
+            let want = (SLICE_SIZE - start).min(usize::try_from(remaining).unwrap_or(usize::MAX));
+            slice.data.resize(start + want, 0);
+            let (n, at_end) = match handle.read(&mut slice.data[start..start + want]) {
+                Ok(n) => (n, n == 0),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => (0, false),
+                Err(e) => return Err(PackError::io(&file.source, e)),
+            };
+            slice.data.truncate(start + n);
+            if at_end {
+                // End of file before the planned size: the file shrank while packing.
+                return Err(PackError::Changed {
+                    path: file.source.clone(),
+                    expected: file.size,
+                });
+            }
+            if n == 0 {
+                continue;
+            }
+            slice.segments.push((index, start, start + n));
+            remaining -= n as u64;
+            progress.advance(n as u64);
+        }
+        let mut probe = [0u8; 1];
+        match handle.read(&mut probe) {
+            Ok(0) => {}
+            Ok(_) => {
+                return Err(PackError::Changed {
+                    path: file.source.clone(),
+                    expected: file.size,
+                })
+            }
+            Err(e) => return Err(PackError::io(&file.source, e)),
+        }
+        let pad = tar_stream::padding(file.size);
+        builder
+            .append(&END_OF_ARCHIVE[..pad])
+            .ok_or_else(closed)?;
+    }
+    builder.append(&END_OF_ARCHIVE).ok_or_else(closed)?;
+    builder.finish().ok_or_else(closed)
+}
+
+struct SliceBuilder<'a> {
+    current: Option<Slice>,
+    next_seq: u64,
+    pool: &'a Receiver<Vec<u8>>,
+    home: Sender<Vec<u8>>,
+    work: &'a Sender<Arc<Slice>>,
+    hash: &'a Sender<Arc<Slice>>,
+}
+
+impl SliceBuilder<'_> {
+    /// The slice being filled, with room for at least one byte; ships a full one first.
+    fn room(&mut self) -> Option<&mut Slice> {
+        if self
+            .current
+            .as_ref()
+            .is_some_and(|s| s.data.len() >= SLICE_SIZE)
+        {
+            self.ship()?;
+        }
+        if self.current.is_none() {
+            let data = self.pool.recv().ok()?;
+            self.current = Some(Slice {
+                seq: self.next_seq,
+                data,
+                segments: Vec::new(),
+                home: self.home.clone(),
+            });
+            self.next_seq += 1;
+        }
+        self.current.as_mut()
+    }
+
+    fn append(&mut self, mut bytes: &[u8]) -> Option<()> {
+        while !bytes.is_empty() {
+            let slice = self.room()?;
+            let n = (SLICE_SIZE - slice.data.len()).min(bytes.len());
+            slice.data.extend_from_slice(&bytes[..n]);
+            bytes = &bytes[n..];
+        }
+        Some(())
+    }
+
+    fn ship(&mut self) -> Option<()> {
+        if let Some(slice) = self.current.take() {
+            let slice = Arc::new(slice);
+            if !slice.segments.is_empty() {
+                self.hash.send(Arc::clone(&slice)).ok()?;
+            }
+            self.work.send(slice).ok()?;
+        }
+        Some(())
+    }
+
+    fn finish(mut self) -> Option<()> {
+        self.ship()
+    }
+}
+
+/// Hashes file content in stream order; files without content get the empty digests.
+fn hash_slices(file_count: usize, slices: &Receiver<Arc<Slice>>) -> Vec<Digests> {
+    let mut digests = Vec::with_capacity(file_count);
+    let mut current = DualHasher::new();
+    for slice in slices {
+        for &(index, start, end) in &slice.segments {
+            while digests.len() < index {
+                digests.push(std::mem::take(&mut current).finalize());
+            }
+            current.update(&slice.data[start..end]);
+        }
+    }
+    while digests.len() < file_count {
+        digests.push(std::mem::take(&mut current).finalize());
+    }
+    digests
+}
+
+fn compress_slices(
+    level: gzip::Level,
+    work: &Receiver<Arc<Slice>>,
+    done: &Sender<Member>,
+    spare: &Receiver<Vec<u8>>,
+) {
+    let mut encoder = MemberEncoder::new(level);
+    for slice in work {
+        let mut bytes = spare.try_recv().unwrap_or_default();
+        bytes.clear();
+        bytes.reserve(gzip::stored_member_len(slice.data.len()));
+        encoder.encode(&slice.data, &mut bytes);
+        let member = Member {
+            seq: slice.seq,
+            bytes,
+            _input: slice,
+        };
+        if done.send(member).is_err() {
+            return;
+        }
+    }
+}
+
+fn write_members(
+    out: &mut File,
+    out_path: &Path,
+    done: &Receiver<Member>,
+    spare: &Sender<Vec<u8>>,
+) -> Result<(), PackError> {
+    let mut next = 0u64;
+    let mut waiting: BTreeMap<u64, Member> = BTreeMap::new();
+    for member in done {
+        waiting.insert(member.seq, member);
+        while let Some(member) = waiting.remove(&next) {
+            out.write_all(&member.bytes)
+                .map_err(|e| PackError::io(out_path, e))?;
+            let Member { bytes, .. } = member;
+            let _ = spare.send(bytes);
+            next += 1;
+        }
+    }
+    if waiting.is_empty() {
+        Ok(())
+    } else {
+        Err(PackError::Internal("pipeline ended with slices unwritten".into()))
+    }
+}
+
+/// SHA-256 and BLAKE3 of a file, each on its own thread (the archive is re-read once,
+/// from the page cache, because its first bytes are only known at the end).
+fn digest_file_parallel(path: &Path) -> Result<Digests, PackError> {
+    std::thread::scope(|scope| {
+        let sha = scope.spawn(|| {
+            let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
+            let size = read_chunks(path, |b| sha2::Digest::update(&mut hasher, b))?;
+            Ok::<_, PackError>((sha2::Digest::finalize(hasher).into(), size))
+        });
+        let mut b3 = blake3::Hasher::new();
+        read_chunks(path, |b| {
+            b3.update(b);
+        })?;
+        let (sha256, size) = sha
+            .join()
+            .map_err(|_| PackError::Internal("hash thread panicked".into()))??;
+        Ok(Digests {
+            sha256,
+            blake3: *b3.finalize().as_bytes(),
+            size,
+        })
+    })
+}
+
+/// Reads a whole file in 1 MiB pieces, handing each to `consume`; returns the length.
+fn read_chunks(path: &Path, mut consume: impl FnMut(&[u8])) -> Result<u64, PackError> {
+    let mut file = File::open(path).map_err(|e| PackError::io(path, e))?;
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(PackError::io(path, e)),
+        };
+        consume(&buffer[..n]);
+        total += n as u64;
+    }
+    Ok(total)
+}
