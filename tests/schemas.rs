@@ -1,0 +1,1133 @@
+//! The published JSON Schemas (`docs/schemas/`) against the documents the shared Rust types
+//! write, the schemas' own validity, the readers' version checks, and the format pages'
+//! examples.
+#![allow(
+    clippy::expect_used,
+    reason = "fixtures and helpers of a test binary: a failed expectation is a failed test"
+)]
+
+use e2e_tests::{
+    assert_invalid_at, assert_valid, compile, load_schema, read_json, schema_dir, schema_files,
+    validation_errors, workspace_root,
+};
+use offline_formats::aoc_report::{self, AocCounts, AocReport, Violation, Window};
+use offline_formats::digest::{digest_reader, sha256, sha256_prefixed};
+use offline_formats::envelope::{Envelope, Signature};
+use offline_formats::manifest::{self, ArchiveInfo, BundleManifest, FileEntry};
+use offline_formats::schema::Document;
+use offline_formats::trust::{self, TrustKey, TrustRoot};
+use offline_formats::verify_report::{self, Failure, FailureKind, VerifyCounts, VerifyReport};
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::fs;
+
+const MANIFEST: &str = "bundle-manifest.v1.schema.json";
+const ENVELOPE: &str = "dsse-envelope.schema.json";
+const TRUST: &str = "trust-root.v1.schema.json";
+const VERIFY: &str = "verify-report.v1.schema.json";
+const AOC: &str = "aoc-report.v1.schema.json";
+const VIOLATION: &str = "aoc-violation.v1.schema.json";
+
+const ID_BASE: &str = "https://stellaops.invalid/schemas/";
+const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
+
+/// Every failure kind the Rust type knows, in declaration order.
+const ALL_KINDS: [FailureKind; 10] = [
+    FailureKind::Mismatch,
+    FailureKind::Size,
+    FailureKind::Missing,
+    FailureKind::Unexpected,
+    FailureKind::UnsafeEntry,
+    FailureKind::Merkle,
+    FailureKind::Signature,
+    FailureKind::Stale,
+    FailureKind::Rollback,
+    FailureKind::Mode,
+];
+
+// ---------------------------------------------------------------------------------------
+// Fixtures, built through the shared Rust types exactly as the tools build them.
+
+fn to_value<T: Serialize>(document: &T) -> Value {
+    serde_json::to_value(document).expect("document serializes")
+}
+
+/// Standard base64 of `bytes`, through the same encoder the envelope uses.
+fn base64(bytes: &[u8]) -> String {
+    Envelope::new("application/octet-stream", bytes).payload
+}
+
+fn file(path: &str, content: &[u8], mode: &str, media_type: &str) -> FileEntry {
+    let digests = digest_reader(content).expect("in-memory read");
+    FileEntry {
+        path: path.to_owned(),
+        size: digests.size,
+        sha256: digests.sha256_hex(),
+        blake3: digests.blake3_hex(),
+        mode: mode.to_owned(),
+        media_type: media_type.to_owned(),
+    }
+}
+
+/// A bootstrap manifest as it sits inside the archive (no `archive` member).
+fn embedded_manifest() -> BundleManifest {
+    let mut files = vec![
+        file(
+            "charts/stellaops/Chart.yaml",
+            b"apiVersion: v2\nname: stellaops\nversion: 1.4.2\n",
+            "0644",
+            "application/yaml",
+        ),
+        file(
+            "compose/docker-compose.yaml",
+            b"services:\n  scanner:\n    image: registry.local/stellaops/scanner:1.4.2\n",
+            "0644",
+            "application/yaml",
+        ),
+        file(
+            "images/scanner/blobs/sha256/3f1a",
+            &[0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 0xff],
+            "0644",
+            "application/vnd.oci.image.layer.v1.tar+gzip",
+        ),
+        file(
+            "scripts/verify.sh",
+            b"#!/bin/sh\nset -eu\nsha256sum -c SHA256SUMS\n",
+            "0755",
+            "text/x-shellscript",
+        ),
+        file(
+            "docs/.hidden/..notes...",
+            b"",
+            "0644",
+            "text/plain; charset=utf-8",
+        ),
+    ];
+    files.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
+    BundleManifest {
+        schema: manifest::SCHEMA.to_owned(),
+        bundle_id: "stellaops-bootstrap".to_owned(),
+        kind: "bootstrap".to_owned(),
+        mirror_generation: 42,
+        created_at: "2026-01-31T12:00:00Z".to_owned(),
+        producer: "bundle-pack/0.1.0".to_owned(),
+        files,
+        // The Merkle module is another crate's work in progress: any well-formed root will do
+        // for the schema.
+        merkle_root: sha256_prefixed(&sha256(b"merkle root placeholder")),
+        archive: None,
+    }
+}
+
+/// The same manifest as written on stdout and beside the archive.
+fn published_manifest() -> BundleManifest {
+    let archive_bytes = b"not really a gzip stream, only its digests matter here";
+    let digests = digest_reader(&archive_bytes[..]).expect("in-memory read");
+    BundleManifest {
+        archive: Some(ArchiveInfo {
+            name: "bootstrap.tar.gz".to_owned(),
+            size: digests.size,
+            sha256: digests.sha256_hex(),
+            blake3: digests.blake3_hex(),
+            compression: "gzip".to_owned(),
+        }),
+        ..embedded_manifest()
+    }
+}
+
+fn unsigned_envelope() -> Envelope {
+    let payload = serde_json::to_vec(&published_manifest()).expect("manifest serializes");
+    Envelope::new(manifest::PAYLOAD_TYPE, &payload)
+}
+
+fn twice_signed_envelope() -> Envelope {
+    let mut envelope = unsigned_envelope();
+    envelope.signatures = vec![
+        Signature {
+            keyid: "alice-2026".to_owned(),
+            sig: base64(&[0xa1; 64]),
+        },
+        Signature {
+            keyid: String::new(),
+            sig: base64(&[0xb0; 64]),
+        },
+    ];
+    envelope
+}
+
+/// PEM SubjectPublicKeyInfo of an Ed25519 public key.
+fn ed25519_pem(public: [u8; 32]) -> String {
+    let mut der = vec![
+        0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+    ];
+    der.extend_from_slice(&public);
+    format!(
+        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+        base64(&der)
+    )
+}
+
+fn trust_key(keyid: &str, owner: &str, seed: u8, revoked: bool) -> TrustKey {
+    TrustKey {
+        keyid: keyid.to_owned(),
+        public_key: ed25519_pem([seed; 32]),
+        owner: owner.to_owned(),
+        not_before: "2026-01-01T00:00:00Z".to_owned(),
+        not_after: "2027-01-01T00:00:00Z".to_owned(),
+        revoked,
+    }
+}
+
+fn trust_root() -> TrustRoot {
+    TrustRoot {
+        schema: trust::SCHEMA.to_owned(),
+        version: 3,
+        expires: "2026-12-31T23:59:59Z".to_owned(),
+        threshold: 2,
+        keys: vec![
+            trust_key("alice-2026", "alice@release.example", 1, false),
+            trust_key("bob-2026", "bob@release.example", 2, false),
+            trust_key("mallory-2025", "former approver", 3, true),
+        ],
+    }
+}
+
+fn failing_verify_report() -> VerifyReport {
+    let failure = |path: &str, kind, expected: Option<&str>, actual: Option<&str>| Failure {
+        path: path.to_owned(),
+        kind,
+        expected: expected.map(str::to_owned),
+        actual: actual.map(str::to_owned),
+    };
+    VerifyReport {
+        schema: verify_report::SCHEMA.to_owned(),
+        ok: false,
+        target: "media/bootstrap.tar.gz".to_owned(),
+        manifest_digest: Some(sha256_prefixed(&sha256(b"manifest"))),
+        counts: VerifyCounts {
+            files: 4,
+            bytes: 1_048_576,
+        },
+        failures: vec![
+            failure(
+                "charts/stellaops/Chart.yaml",
+                FailureKind::Mismatch,
+                Some(&hex64('a')),
+                Some(&hex64('b')),
+            ),
+            failure(
+                "compose/docker-compose.yaml",
+                FailureKind::Size,
+                Some("73"),
+                Some("74"),
+            ),
+            failure("scripts/verify.sh", FailureKind::Missing, None, None),
+            failure("extra/payload.bin", FailureKind::Unexpected, None, None),
+            failure(
+                "../../etc/cron.d/evil",
+                FailureKind::UnsafeEntry,
+                None,
+                Some("path escapes the destination"),
+            ),
+            failure(
+                "scripts/verify.sh",
+                FailureKind::Mode,
+                Some("0755"),
+                Some("0644"),
+            ),
+            failure(
+                "bootstrap.dsse.json",
+                FailureKind::Signature,
+                Some("2"),
+                Some("1"),
+            ),
+        ],
+    }
+}
+
+fn passing_verify_report() -> VerifyReport {
+    VerifyReport {
+        schema: verify_report::SCHEMA.to_owned(),
+        ok: true,
+        target: "/srv/offline/bootstrap".to_owned(),
+        manifest_digest: None,
+        counts: VerifyCounts {
+            files: 20_004,
+            bytes: 1_181_116_006,
+        },
+        failures: Vec::new(),
+    }
+}
+
+fn hex64(digit: char) -> String {
+    std::iter::repeat_n(digit, 64).collect()
+}
+
+fn violations() -> Vec<Violation> {
+    vec![
+        Violation {
+            code: "ERR_AOC_001".to_owned(),
+            collection: "advisory_raw".to_owned(),
+            document_id: "65b9d1f2c3a4e5f607182930".to_owned(),
+            tenant: Some("tenant-a".to_owned()),
+            source: Some("redhat".to_owned()),
+            path: "/severity".to_owned(),
+            message: "derived field `severity` is forbidden in raw documents".to_owned(),
+        },
+        Violation {
+            code: "ERR_AOC_004".to_owned(),
+            collection: "vex_raw".to_owned(),
+            document_id: "csaf:2026:0001".to_owned(),
+            tenant: None,
+            source: None,
+            path: "/upstream/content~1hash".to_owned(),
+            message: "provenance `upstream.content_hash` is missing".to_owned(),
+        },
+        Violation {
+            code: "ERR_AOC_007".to_owned(),
+            collection: "advisory_raw".to_owned(),
+            document_id: "65b9d1f2c3a4e5f607182931".to_owned(),
+            tenant: Some("tenant-a".to_owned()),
+            source: Some("osv".to_owned()),
+            path: String::new(),
+            message: "document is not an object".to_owned(),
+        },
+    ]
+}
+
+fn aoc_report() -> AocReport {
+    let violations = violations();
+    let mut counts = AocCounts::default();
+    for v in &violations {
+        *counts.by_code.entry(v.code.clone()).or_default() += 1;
+        if let Some(source) = &v.source {
+            *counts.by_source.entry(source.clone()).or_default() += 1;
+        }
+        if let Some(tenant) = &v.tenant {
+            *counts.by_tenant.entry(tenant.clone()).or_default() += 1;
+        }
+    }
+    AocReport {
+        schema: aoc_report::SCHEMA.to_owned(),
+        window: Some(Window {
+            from: Some("2026-01-01T00:00:00Z".to_owned()),
+            to: Some("2026-02-01T00:00:00Z".to_owned()),
+        }),
+        documents_scanned: 12_345,
+        counts,
+        violations,
+    }
+}
+
+fn clean_aoc_report() -> AocReport {
+    AocReport {
+        schema: aoc_report::SCHEMA.to_owned(),
+        window: None,
+        documents_scanned: 0,
+        counts: AocCounts::default(),
+        violations: Vec::new(),
+    }
+}
+
+/// A copy of `document` with the value at `pointer` replaced.
+fn with(document: &Value, pointer: &str, value: Value) -> Value {
+    let mut copy = document.clone();
+    *copy
+        .pointer_mut(pointer)
+        .unwrap_or_else(|| panic!("no value at {pointer}")) = value;
+    copy
+}
+
+/// A copy of `object` with one member added.
+fn with_member(object: &Value, pointer: &str, name: &str, value: Value) -> Value {
+    let mut copy = object.clone();
+    copy.pointer_mut(pointer)
+        .and_then(Value::as_object_mut)
+        .unwrap_or_else(|| panic!("no object at {pointer}"))
+        .insert(name.to_owned(), value);
+    copy
+}
+
+// ---------------------------------------------------------------------------------------
+// The schemas themselves.
+
+#[test]
+fn every_published_format_has_a_schema() {
+    assert_eq!(
+        schema_files(),
+        [AOC, VIOLATION, MANIFEST, ENVELOPE, TRUST, VERIFY],
+        "docs/schemas/ holds exactly these schemas: give a new one its tests here"
+    );
+}
+
+#[test]
+fn every_schema_is_a_valid_draft_2020_12_schema_with_an_id() {
+    for name in schema_files() {
+        let schema = load_schema(&name);
+        assert_eq!(schema["$schema"], DRAFT_2020_12, "{name}: $schema");
+        assert_eq!(schema["$id"], format!("{ID_BASE}{name}"), "{name}: $id");
+        for member in ["title", "description"] {
+            let text = schema[member].as_str().unwrap_or_default();
+            assert!(!text.is_empty(), "{name}: no {member}");
+        }
+        if let Err(e) = jsonschema::draft202012::meta::validate(&schema) {
+            panic!("{name} is not a valid draft 2020-12 schema: {e}");
+        }
+        if let Err(e) = compile(&name) {
+            panic!("{name} does not compile: {e}");
+        }
+    }
+}
+
+#[test]
+fn schema_files_are_plain_utf8_json_with_a_trailing_newline() {
+    for name in schema_files() {
+        let text = fs::read_to_string(schema_dir().join(&name)).expect("schema is UTF-8");
+        assert!(
+            text.ends_with("}\n"),
+            "{name}: one document and a trailing newline"
+        );
+        assert!(
+            !text.contains('\t') && !text.contains('\r'),
+            "{name}: no tabs or CRs"
+        );
+        for line in text.lines() {
+            let indent = line.len() - line.trim_start().len();
+            assert_eq!(indent % 2, 0, "{name}: 2-space indent: {line}");
+        }
+    }
+}
+
+/// Every object a signed document can hold refuses unknown members: a member nobody reads
+/// would still be covered by the signature, and could smuggle meaning past an old reader.
+#[test]
+fn signed_documents_close_every_object() {
+    fn walk(name: &str, at: &str, node: &Value) {
+        if let Some(object) = node.as_object() {
+            if object.contains_key("properties") {
+                assert_eq!(
+                    object.get("additionalProperties"),
+                    Some(&Value::Bool(false)),
+                    "{name}: {at} must set additionalProperties: false"
+                );
+            }
+            for (key, child) in object {
+                walk(name, &format!("{at}/{key}"), child);
+            }
+        }
+    }
+    for name in [MANIFEST, ENVELOPE, TRUST] {
+        walk(name, "#", &load_schema(name));
+    }
+}
+
+#[test]
+fn failure_kind_enum_matches_the_rust_type() {
+    let from_rust: Vec<Value> = ALL_KINDS.iter().map(to_value).collect();
+    let schema = load_schema(VERIFY);
+    assert_eq!(
+        schema["$defs"]["failure"]["properties"]["kind"]["enum"],
+        Value::Array(from_rust)
+    );
+}
+
+#[test]
+fn schema_consts_match_the_rust_types() {
+    let cases = [
+        (MANIFEST, BundleManifest::schema_id()),
+        (TRUST, TrustRoot::schema_id()),
+        (VERIFY, VerifyReport::schema_id()),
+        (AOC, AocReport::schema_id()),
+    ];
+    for (name, id) in cases {
+        assert_eq!(
+            load_schema(name)["properties"]["schema"]["const"],
+            id,
+            "{name}"
+        );
+    }
+    assert_eq!(manifest::SCHEMA, BundleManifest::schema_id());
+}
+
+// ---------------------------------------------------------------------------------------
+// What the Rust types write validates.
+
+#[test]
+fn manifest_without_archive_validates() {
+    let value = to_value(&embedded_manifest());
+    assert!(
+        value.get("archive").is_none(),
+        "embedded copy has no archive"
+    );
+    assert_valid(MANIFEST, &value);
+}
+
+#[test]
+fn manifest_with_archive_validates() {
+    let value = to_value(&published_manifest());
+    assert_eq!(value["archive"]["compression"], "gzip");
+    assert_valid(MANIFEST, &value);
+}
+
+#[test]
+fn manifest_with_no_files_validates() {
+    let mut empty = embedded_manifest();
+    empty.files.clear();
+    empty.merkle_root = sha256_prefixed(&sha256(b""));
+    assert_valid(MANIFEST, &to_value(&empty));
+}
+
+#[test]
+fn envelopes_with_zero_and_two_signatures_validate() {
+    let unsigned = to_value(&unsigned_envelope());
+    assert_eq!(unsigned["signatures"], json!([]));
+    assert_valid(ENVELOPE, &unsigned);
+
+    let signed = to_value(&twice_signed_envelope());
+    assert_eq!(signed["signatures"].as_array().map(Vec::len), Some(2));
+    assert!(
+        signed["signatures"][1].get("keyid").is_none(),
+        "an empty keyid is omitted"
+    );
+    assert_valid(ENVELOPE, &signed);
+}
+
+#[test]
+fn envelope_payload_is_a_valid_manifest() {
+    let envelope = twice_signed_envelope();
+    let payload: Value =
+        serde_json::from_slice(&envelope.payload_bytes().expect("payload decodes"))
+            .expect("payload is JSON");
+    assert_valid(MANIFEST, &payload);
+}
+
+#[test]
+fn trust_root_with_a_revoked_key_validates() {
+    let value = to_value(&trust_root());
+    assert_eq!(value["keys"][2]["revoked"], true);
+    assert!(
+        value["keys"][0].get("revoked").is_none(),
+        "false is omitted"
+    );
+    assert_valid(TRUST, &value);
+
+    let payload = serde_json::to_vec(&trust_root()).expect("trust root serializes");
+    assert_valid(
+        ENVELOPE,
+        &to_value(&Envelope::new(trust::PAYLOAD_TYPE, &payload)),
+    );
+}
+
+#[test]
+fn failing_verify_report_validates() {
+    let value = to_value(&failing_verify_report());
+    let kinds: Vec<&str> = value["failures"]
+        .as_array()
+        .expect("failures")
+        .iter()
+        .filter_map(|f| f["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "mismatch",
+            "size",
+            "missing",
+            "unexpected",
+            "unsafe-entry",
+            "mode",
+            "signature"
+        ]
+    );
+    assert_valid(VERIFY, &value);
+}
+
+#[test]
+fn verify_report_with_every_failure_kind_validates() {
+    let mut report = failing_verify_report();
+    report.failures = ALL_KINDS
+        .iter()
+        .map(|&kind| Failure {
+            path: "charts/stellaops/Chart.yaml".to_owned(),
+            kind,
+            expected: None,
+            actual: None,
+        })
+        .collect();
+    assert_valid(VERIFY, &to_value(&report));
+}
+
+#[test]
+fn passing_verify_report_validates() {
+    let value = to_value(&passing_verify_report());
+    assert!(value.get("failures").is_none());
+    assert_valid(VERIFY, &value);
+}
+
+#[test]
+fn aoc_report_with_violations_validates() {
+    let value = to_value(&aoc_report());
+    assert_eq!(value["counts"]["byCode"]["ERR_AOC_001"], 1);
+    assert_valid(AOC, &value);
+}
+
+#[test]
+fn clean_aoc_report_validates() {
+    let value = to_value(&clean_aoc_report());
+    assert!(value.get("violations").is_none());
+    assert!(value.get("window").is_none());
+    assert_valid(AOC, &value);
+}
+
+#[test]
+fn each_violation_validates_as_one_ndjson_line() {
+    let mut ndjson = String::new();
+    for v in violations() {
+        ndjson.push_str(&serde_json::to_string(&v).expect("violation serializes"));
+        ndjson.push('\n');
+    }
+    let lines: Vec<&str> = ndjson.lines().collect();
+    assert_eq!(lines.len(), 3);
+    for line in lines {
+        let value: Value = serde_json::from_str(line).expect("line is JSON");
+        assert_valid(VIOLATION, &value);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// What the schemas refuse.
+
+#[test]
+fn manifest_schema_refuses_malformed_members() {
+    let good = to_value(&published_manifest());
+    let cases = [
+        ("uppercase sha256", "/files/0/sha256", json!(hex64('A'))),
+        ("short sha256", "/files/0/sha256", json!(hex64('a')[..63])),
+        ("uppercase blake3", "/files/1/blake3", json!(hex64('F'))),
+        (
+            "prefixed file digest",
+            "/files/1/sha256",
+            json!(format!("sha256:{}", hex64('a'))),
+        ),
+        (
+            "uppercase archive digest",
+            "/archive/sha256",
+            json!(hex64('E')),
+        ),
+        ("unprefixed merkle root", "/merkleRoot", json!(hex64('a'))),
+        (
+            "uppercase merkle root",
+            "/merkleRoot",
+            json!(format!("sha256:{}", hex64('A'))),
+        ),
+        ("bad mode", "/files/0/mode", json!("0777")),
+        ("octal-less mode", "/files/0/mode", json!("644")),
+        ("numeric mode", "/files/0/mode", json!(420)),
+        ("wrong schema", "/schema", json!("stellaops.bundle/v2")),
+        (
+            "other document's schema",
+            "/schema",
+            json!("stellaops.trust/v1"),
+        ),
+        ("negative generation", "/mirrorGeneration", json!(-1)),
+        ("fractional generation", "/mirrorGeneration", json!(1.5)),
+        ("string generation", "/mirrorGeneration", json!("42")),
+        ("negative size", "/files/0/size", json!(-3)),
+        (
+            "offset time",
+            "/createdAt",
+            json!("2026-01-31T14:00:00+02:00"),
+        ),
+        ("space in time", "/createdAt", json!("2026-01-31 12:00:00Z")),
+        (
+            "impossible date",
+            "/createdAt",
+            json!("2026-02-30T12:00:00Z"),
+        ),
+        ("unknown compression", "/archive/compression", json!("zstd")),
+        (
+            "archive name with folder",
+            "/archive/name",
+            json!("out/bootstrap.tar.gz"),
+        ),
+        (
+            "media type without subtype",
+            "/files/0/mediaType",
+            json!("yaml"),
+        ),
+        ("upper-case kind", "/kind", json!("Bootstrap")),
+        ("files not an array", "/files", json!({})),
+    ];
+    for (what, pointer, value) in cases {
+        let bad = with(&good, pointer, value);
+        let errors = validation_errors(MANIFEST, &bad);
+        assert!(
+            errors.iter().any(|(at, _)| at == pointer),
+            "{what}: expected an error at {pointer}, got {errors:?}"
+        );
+    }
+}
+
+#[test]
+fn manifest_schema_refuses_unsafe_paths() {
+    let good = to_value(&embedded_manifest());
+    let unsafe_paths = [
+        "../etc/passwd",
+        "charts/../../etc/passwd",
+        "charts/..",
+        "..",
+        "/etc/passwd",
+        "/",
+        "",
+        "charts//Chart.yaml",
+        "charts/",
+        "./charts/Chart.yaml",
+        "charts/./Chart.yaml",
+        ".",
+        "charts\\Chart.yaml",
+        "..\\..\\windows",
+        "charts/Chart.yaml\n",
+        "charts/\u{0}Chart.yaml",
+    ];
+    for path in unsafe_paths {
+        let bad = with(&good, "/files/0/path", json!(path));
+        assert_invalid_at(MANIFEST, &bad, "/files/0/path");
+    }
+}
+
+#[test]
+fn manifest_schema_accepts_unusual_but_safe_paths() {
+    let good = to_value(&embedded_manifest());
+    let safe_paths = [
+        "a",
+        "...",
+        ".hidden",
+        "..hidden",
+        "charts/..chart",
+        "charts/v1..2/Chart.yaml",
+        "docs/résumé.txt",
+        "with space/and:colon",
+    ];
+    for path in safe_paths {
+        assert_valid(MANIFEST, &with(&good, "/files/0/path", json!(path)));
+    }
+}
+
+#[test]
+fn manifest_schema_refuses_unknown_members() {
+    let good = to_value(&published_manifest());
+    assert_invalid_at(
+        MANIFEST,
+        &with_member(&good, "", "signedBy", json!("alice")),
+        "",
+    );
+    assert_invalid_at(
+        MANIFEST,
+        &with_member(&good, "/files/0", "mtime", json!(0)),
+        "/files/0",
+    );
+    assert_invalid_at(
+        MANIFEST,
+        &with_member(
+            &good,
+            "/archive",
+            "url",
+            json!("https://example.invalid/b.tar.gz"),
+        ),
+        "/archive",
+    );
+}
+
+#[test]
+fn manifest_schema_refuses_missing_members() {
+    let good = to_value(&published_manifest());
+    for member in ["schema", "bundleId", "files", "merkleRoot", "createdAt"] {
+        let mut bad = good.clone();
+        bad.as_object_mut().expect("object").remove(member);
+        assert_invalid_at(MANIFEST, &bad, "");
+    }
+    let mut bad = good.clone();
+    bad["files"][0]
+        .as_object_mut()
+        .expect("object")
+        .remove("blake3");
+    assert_invalid_at(MANIFEST, &bad, "/files/0");
+}
+
+#[test]
+fn envelope_schema_refuses_malformed_envelopes() {
+    let good = to_value(&twice_signed_envelope());
+    assert_invalid_at(
+        ENVELOPE,
+        &with(&good, "/payload", json!("not base64!")),
+        "/payload",
+    );
+    assert_invalid_at(
+        ENVELOPE,
+        &with(&good, "/payload", json!("YWJj\n")),
+        "/payload",
+    );
+    assert_invalid_at(
+        ENVELOPE,
+        &with(&good, "/signatures/0/sig", json!("abc")),
+        "/signatures/0/sig",
+    );
+    assert_invalid_at(
+        ENVELOPE,
+        &with(&good, "/signatures/0/keyid", json!("")),
+        "/signatures/0/keyid",
+    );
+    assert_invalid_at(
+        ENVELOPE,
+        &with_member(&good, "", "payloadHash", json!("x")),
+        "",
+    );
+    assert_invalid_at(
+        ENVELOPE,
+        &with_member(&good, "/signatures/1", "cert", json!("x")),
+        "/signatures/1",
+    );
+    let mut unsigned = good.clone();
+    unsigned
+        .as_object_mut()
+        .expect("object")
+        .remove("signatures");
+    assert_invalid_at(ENVELOPE, &unsigned, "");
+}
+
+#[test]
+fn trust_root_schema_refuses_malformed_roots() {
+    let good = to_value(&trust_root());
+    let cases = [
+        ("/schema", json!("stellaops.trust/v2")),
+        ("/threshold", json!(0)),
+        ("/version", json!(0)),
+        ("/keys", json!([])),
+        ("/expires", json!("2026-12-31")),
+        ("/keys/0/notAfter", json!("2027-01-01T00:00:00.5+01:00")),
+        ("/keys/0/publicKey", json!("MCowBQYDK2VwAyEA")),
+        ("/keys/2/revoked", json!("yes")),
+    ];
+    for (pointer, value) in cases {
+        assert_invalid_at(TRUST, &with(&good, pointer, value), pointer);
+    }
+    assert_invalid_at(
+        TRUST,
+        &with_member(&good, "/keys/0", "algorithm", json!("rsa")),
+        "/keys/0",
+    );
+    assert_invalid_at(TRUST, &with_member(&good, "", "comment", json!("hi")), "");
+}
+
+#[test]
+fn verify_report_schema_refuses_malformed_reports() {
+    let good = to_value(&failing_verify_report());
+    assert_invalid_at(
+        VERIFY,
+        &with(&good, "/failures/1/kind", json!("tampered")),
+        "/failures/1/kind",
+    );
+    assert_invalid_at(
+        VERIFY,
+        &with(&good, "/failures/1/kind", json!("Mismatch")),
+        "/failures/1/kind",
+    );
+    assert_invalid_at(
+        VERIFY,
+        &with(&good, "/manifestDigest", json!(hex64('a'))),
+        "/manifestDigest",
+    );
+    assert_invalid_at(
+        VERIFY,
+        &with(&good, "/counts/bytes", json!(-1)),
+        "/counts/bytes",
+    );
+    assert_invalid_at(
+        VERIFY,
+        &with(&good, "/schema", json!("stellaops.verify-report/v2")),
+        "/schema",
+    );
+    // The verdict and the failures must agree.
+    assert_invalid_at(VERIFY, &with(&good, "/ok", json!(true)), "");
+    let passing = to_value(&passing_verify_report());
+    assert_invalid_at(VERIFY, &with(&passing, "/ok", json!(false)), "");
+    assert_invalid_at(
+        VERIFY,
+        &with_member(&passing, "", "failures", json!([])),
+        "/failures",
+    );
+}
+
+#[test]
+fn aoc_schemas_refuse_malformed_reports_and_violations() {
+    let good = to_value(&aoc_report());
+    assert_invalid_at(
+        AOC,
+        &with(&good, "/violations/0/code", json!("ERR_AOC_008")),
+        "/violations/0/code",
+    );
+    assert_invalid_at(
+        AOC,
+        &with(&good, "/violations/0/path", json!("severity")),
+        "/violations/0/path",
+    );
+    assert_invalid_at(
+        AOC,
+        &with(&good, "/violations/0/path", json!("/a/~2b")),
+        "/violations/0/path",
+    );
+    assert_invalid_at(
+        AOC,
+        &with_member(&good, "/counts/byCode", "ERR_AOC_9", json!(1)),
+        "/counts/byCode",
+    );
+    assert_invalid_at(
+        AOC,
+        &with(&good, "/window/to", json!("yesterday")),
+        "/window/to",
+    );
+    assert_invalid_at(
+        AOC,
+        &with(&good, "/documentsScanned", json!(-5)),
+        "/documentsScanned",
+    );
+
+    let line = to_value(&violations()[0]);
+    assert_invalid_at(
+        VIOLATION,
+        &with(&line, "/code", json!("err_aoc_001")),
+        "/code",
+    );
+    assert_invalid_at(
+        VIOLATION,
+        &with(&line, "/documentId", json!("")),
+        "/documentId",
+    );
+    let mut no_message = line.clone();
+    no_message
+        .as_object_mut()
+        .expect("object")
+        .remove("message");
+    assert_invalid_at(VIOLATION, &no_message, "");
+}
+
+#[test]
+fn reports_accept_members_added_by_later_minor_versions() {
+    // Reports are not signed: a v1 reader must ignore what it does not know.
+    let verify = with_member(
+        &to_value(&passing_verify_report()),
+        "",
+        "durationMs",
+        json!(12),
+    );
+    assert_valid(VERIFY, &verify);
+    let aoc = with_member(
+        &to_value(&aoc_report()),
+        "/violations/0",
+        "severity",
+        json!("hint"),
+    );
+    assert_valid(AOC, &aoc);
+}
+
+// ---------------------------------------------------------------------------------------
+// Readers: the version check and unknown members, through the shared Rust types.
+
+fn round_trip<D>(document: &D)
+where
+    D: Document + Serialize + PartialEq + std::fmt::Debug,
+{
+    let bytes = serde_json::to_vec_pretty(document).expect("document serializes");
+    let back = D::from_json_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", D::LABEL));
+    assert_eq!(&back, document);
+}
+
+#[test]
+fn documents_round_trip_through_the_readers() {
+    round_trip(&embedded_manifest());
+    round_trip(&published_manifest());
+    round_trip(&trust_root());
+    round_trip(&failing_verify_report());
+    round_trip(&passing_verify_report());
+    round_trip(&aoc_report());
+    round_trip(&clean_aoc_report());
+    for envelope in [unsigned_envelope(), twice_signed_envelope()] {
+        let bytes = serde_json::to_vec(&envelope).expect("envelope serializes");
+        assert_eq!(
+            Envelope::from_json_slice(&bytes).expect("envelope parses"),
+            envelope
+        );
+    }
+}
+
+#[test]
+fn a_later_major_version_is_refused_by_name() {
+    let v2 = with(
+        &to_value(&published_manifest()),
+        "/schema",
+        json!("stellaops.bundle/v2"),
+    );
+    let bytes = serde_json::to_vec(&v2).expect("serializes");
+    let err = BundleManifest::from_json_slice(&bytes).expect_err("v2 must be refused");
+    let message = err.to_string();
+    assert!(message.contains("unsupported schema version"), "{message}");
+    assert!(message.contains("stellaops.bundle/v2"), "{message}");
+    assert!(message.contains("stellaops.bundle/v1"), "{message}");
+    // The schema refuses it too.
+    assert_invalid_at(MANIFEST, &v2, "/schema");
+
+    let trust_v9 = with(
+        &to_value(&trust_root()),
+        "/schema",
+        json!("stellaops.trust/v9"),
+    );
+    let err = TrustRoot::from_json_value(trust_v9).expect_err("v9 must be refused");
+    assert!(err.to_string().contains("stellaops.trust/v9"), "{err}");
+}
+
+#[test]
+fn another_documents_schema_is_refused() {
+    let bytes = serde_json::to_vec(&trust_root()).expect("serializes");
+    let err = BundleManifest::from_json_slice(&bytes).expect_err("a trust root is no manifest");
+    assert!(err.to_string().contains("stellaops.trust/v1"), "{err}");
+}
+
+#[test]
+fn unknown_members_in_a_manifest_are_refused() {
+    let good = to_value(&published_manifest());
+    for (pointer, name) in [("", "signedBy"), ("/files/0", "mtime"), ("/archive", "url")] {
+        let bad = with_member(&good, pointer, name, json!("x"));
+        let bytes = serde_json::to_vec(&bad).expect("serializes");
+        let err =
+            BundleManifest::from_json_slice(&bytes).expect_err("an unknown member must be refused");
+        assert!(err.to_string().contains(name), "{pointer}: {err}");
+    }
+    let bad = with_member(
+        &to_value(&trust_root()),
+        "/keys/0",
+        "algorithm",
+        json!("rsa"),
+    );
+    let err = TrustRoot::from_json_value(bad).expect_err("an unknown member must be refused");
+    assert!(err.to_string().contains("algorithm"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------
+// The format pages: every example is valid and every page links its schema.
+
+/// Fenced code blocks of a Markdown page as (info string, body).
+fn fenced_blocks(markdown: &str) -> Vec<(String, String)> {
+    let mut blocks = Vec::new();
+    let mut current: Option<(String, String)> = None;
+    for line in markdown.lines() {
+        match current.take() {
+            None => {
+                if let Some(info) = line.strip_prefix("```") {
+                    current = Some((info.trim().to_owned(), String::new()));
+                }
+            }
+            Some((info, mut body)) => {
+                if line.starts_with("```") {
+                    blocks.push((info, body));
+                } else {
+                    body.push_str(line);
+                    body.push('\n');
+                    current = Some((info, body));
+                }
+            }
+        }
+    }
+    assert!(current.is_none(), "unterminated code block");
+    blocks
+}
+
+#[test]
+fn format_pages_link_their_schema_and_their_examples_validate() {
+    let pages = [
+        ("bundle-manifest.md", MANIFEST),
+        ("dsse-envelope.md", ENVELOPE),
+        ("trust-root.md", TRUST),
+        ("verify-report.md", VERIFY),
+        ("aoc-report.md", AOC),
+    ];
+    let mut checked: BTreeMap<&str, usize> = BTreeMap::new();
+    for (page, schema) in pages {
+        let path = workspace_root().join("docs/formats").join(page);
+        let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(
+            text.contains(&format!("](../schemas/{schema})")),
+            "{page} must link ../schemas/{schema}"
+        );
+        for (info, body) in fenced_blocks(&text) {
+            match info.as_str() {
+                "json" => {
+                    let value: Value = serde_json::from_str(&body)
+                        .unwrap_or_else(|e| panic!("{page}: example is not JSON: {e}\n{body}"));
+                    assert!(body.ends_with("}\n"), "{page}: one document per block");
+                    let pretty = serde_json::to_string_pretty(&value).expect("serializes");
+                    assert_eq!(
+                        body.trim_end(),
+                        pretty,
+                        "{page}: examples are written as tools write them"
+                    );
+                    assert_valid(schema, &value);
+                    check_example_with_reader(page, &value);
+                    *checked.entry(page).or_default() += 1;
+                }
+                "ndjson" => {
+                    for line in body.lines() {
+                        let value: Value = serde_json::from_str(line)
+                            .unwrap_or_else(|e| panic!("{page}: NDJSON line: {e}\n{line}"));
+                        assert_valid(VIOLATION, &value);
+                        serde_json::from_value::<Violation>(value).expect("violation parses");
+                    }
+                    *checked.entry(page).or_default() += 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    for (page, _) in pages {
+        assert!(
+            checked.get(page).copied().unwrap_or(0) > 0,
+            "{page} has no JSON example"
+        );
+    }
+}
+
+/// The example also parses with the reader the tools use, and an envelope's payload is a
+/// valid document of the kind its payloadType names.
+fn check_example_with_reader(page: &str, value: &Value) {
+    let bytes = serde_json::to_vec(value).expect("serializes");
+    let parsed = match page {
+        "bundle-manifest.md" => BundleManifest::from_json_slice(&bytes).map(drop),
+        "trust-root.md" => TrustRoot::from_json_slice(&bytes).map(drop),
+        "verify-report.md" => VerifyReport::from_json_slice(&bytes).map(drop),
+        "aoc-report.md" => AocReport::from_json_slice(&bytes).map(drop),
+        "dsse-envelope.md" => {
+            let envelope = Envelope::from_json_slice(&bytes).expect("envelope parses");
+            let payload: Value =
+                serde_json::from_slice(&envelope.payload_bytes().expect("payload decodes"))
+                    .expect("payload is JSON");
+            let schema = match envelope.payload_type.as_str() {
+                manifest::PAYLOAD_TYPE => MANIFEST,
+                trust::PAYLOAD_TYPE => TRUST,
+                other => panic!("{page}: unexpected payloadType {other}"),
+            };
+            assert_valid(schema, &payload);
+            Ok(())
+        }
+        other => panic!("no reader for {other}"),
+    };
+    if let Err(e) = parsed {
+        panic!("{page}: example refused by the reader: {e}");
+    }
+}
+
+#[test]
+fn schema_dir_points_into_the_workspace() {
+    let dir = schema_dir();
+    assert!(dir.ends_with("docs/schemas"), "{}", dir.display());
+    assert!(read_json(&dir.join(MANIFEST)).is_object());
+}
