@@ -1,0 +1,85 @@
+//! `cargo xtask test`: the project's one test command (README), also what `.ci/run` runs.
+
+use crate::args::Args;
+use crate::{cmd, workspace};
+use anyhow::{bail, Result};
+use std::process::ExitCode;
+
+const HELP: &str = "\
+cargo xtask test: the whole test suite, stopping at the first failure
+
+usage: cargo xtask test
+
+Checks that the system tools the tests drive are installed, then runs
+  cargo fmt --all -- --check
+  cargo clippy --workspace --all-targets -- -D warnings
+  cargo nextest run --workspace   (or `cargo test --workspace` without cargo-nextest)
+  cargo test --workspace --doc    (only with nextest, which does not run doctests)
+On a fresh Debian machine, `.ci/run` installs the system tools first.
+";
+
+/// System tools the tests drive for interoperability, with the Debian package of each.
+/// Missing ones fail the run: tests that need them are never skipped.
+const REQUIRED_TOOLS: &[(&str, &str)] = &[
+    ("tar", "tar"),
+    ("gzip", "gzip"),
+    ("sha256sum", "coreutils"),
+    ("b3sum", "b3sum"),
+    ("python3", "python3"),
+    ("pigz", "pigz"),
+];
+
+pub fn run(mut args: Args) -> Result<ExitCode> {
+    if args.help() {
+        print!("{HELP}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    args.finish()?;
+
+    let names: Vec<&str> = REQUIRED_TOOLS.iter().map(|(tool, _)| *tool).collect();
+    println!("==> system tools the tests use: {}", names.join(" "));
+    let missing: Vec<&(&str, &str)> = REQUIRED_TOOLS
+        .iter()
+        .filter(|(tool, _)| cmd::which(tool).is_none())
+        .collect();
+    if !missing.is_empty() {
+        let tools: Vec<&str> = missing.iter().map(|(tool, _)| *tool).collect();
+        let mut packages: Vec<&str> = missing.iter().map(|(_, package)| *package).collect();
+        packages.dedup();
+        bail!(
+            "missing system tools: {} (install them: `apt-get install {}`, or run `.ci/run` \
+             as root on a fresh Debian machine)",
+            tools.join(", "),
+            packages.join(" ")
+        );
+    }
+    println!("all found");
+
+    let nextest = cmd::which("cargo-nextest").is_some();
+    let mut steps: Vec<Vec<&str>> = vec![
+        vec!["fmt", "--all", "--", "--check"],
+        vec![
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    ];
+    if nextest {
+        steps.push(vec!["nextest", "run", "--workspace"]);
+        steps.push(vec!["test", "--workspace", "--doc"]);
+    } else {
+        println!("(cargo-nextest is not installed: using `cargo test`)");
+        steps.push(vec!["test", "--workspace"]);
+    }
+
+    let total = steps.len();
+    for (i, step) in steps.iter().enumerate() {
+        println!("\n==> [{}/{total}] cargo {}", i + 1, step.join(" "));
+        cmd::run(cmd::cargo().current_dir(workspace::root()).args(step))?;
+    }
+    println!("\ntest: all {total} steps passed");
+    Ok(ExitCode::SUCCESS)
+}
