@@ -10,11 +10,13 @@ pub const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
 /// Largest payload of one stored deflate block.
 const STORED_MAX: usize = 65_535;
 /// Size of one probe sample.
-const PROBE_SAMPLE: usize = 8 * 1024;
+const PROBE_SAMPLE: usize = 16 * 1024;
 /// Number of samples taken across a slice.
 const PROBE_SAMPLES: usize = 4;
-/// A sample that does not shrink below this fraction (in 1/1000) counts as incompressible.
-const PROBE_THRESHOLD_PER_MILLE: usize = 970;
+/// Samples whose bytes look like at least this many equally likely symbols (Rényi
+/// entropy of order 2 ≥ log2 of it, about 7.4 bits per byte) are taken as incompressible:
+/// random, encrypted or already compressed data. Text and most binaries score far lower.
+const PROBE_EFFECTIVE_SYMBOLS: u64 = 169;
 
 /// How slices are compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,8 +33,7 @@ pub enum Level {
 /// Per-thread compression state (libdeflate compressors are not shared between threads).
 pub struct MemberEncoder {
     level: Level,
-    main: Option<Compressor>,
-    probe: Option<Compressor>,
+    compressor: Option<Compressor>,
 }
 
 impl std::fmt::Debug for MemberEncoder {
@@ -47,15 +48,12 @@ impl MemberEncoder {
     /// An encoder for one worker thread.
     pub fn new(level: Level) -> Self {
         let lvl = |n: u8| CompressionLvl::new(i32::from(n)).unwrap_or_default();
-        let (main, probe) = match level {
-            Level::Store => (None, None),
-            Level::Fixed(n) => (Some(Compressor::new(lvl(n))), None),
-            Level::Auto => (
-                Some(Compressor::new(lvl(6))),
-                Some(Compressor::new(lvl(1))),
-            ),
+        let compressor = match level {
+            Level::Store => None,
+            Level::Fixed(n) => Some(Compressor::new(lvl(n))),
+            Level::Auto => Some(Compressor::new(lvl(6))),
         };
-        Self { level, main, probe }
+        Self { level, compressor }
     }
 
     /// Encodes one slice of the tar stream as a complete gzip member appended to `out`.
@@ -64,11 +62,11 @@ impl MemberEncoder {
         let compress = match self.level {
             Level::Store => false,
             Level::Fixed(_) => true,
-            Level::Auto => self.probe_says_compressible(slice),
+            Level::Auto => looks_compressible(slice),
         };
         let mut deflated = false;
         if compress {
-            if let Some(compressor) = self.main.as_mut() {
+            if let Some(compressor) = self.compressor.as_mut() {
                 let start = out.len();
                 let stored = stored_len(slice.len());
                 // Room for exactly the stored size: if deflate needs more, it is not worth it.
@@ -89,24 +87,26 @@ impl MemberEncoder {
         out.extend_from_slice(&(slice.len() as u32).to_le_bytes());
     }
 
-    fn probe_says_compressible(&mut self, slice: &[u8]) -> bool {
-        let Some(probe) = self.probe.as_mut() else {
-            return true;
-        };
-        if slice.len() <= PROBE_SAMPLE * PROBE_SAMPLES {
-            return true;
-        }
-        let stride = (slice.len() - PROBE_SAMPLE) / (PROBE_SAMPLES - 1);
-        let mut scratch = vec![0u8; probe.deflate_compress_bound(PROBE_SAMPLE)];
-        let mut total = 0usize;
-        for i in 0..PROBE_SAMPLES {
-            let sample = &slice[i * stride..i * stride + PROBE_SAMPLE];
-            total += probe
-                .deflate_compress(sample, &mut scratch)
-                .unwrap_or(PROBE_SAMPLE);
-        }
-        total * 1000 < PROBE_THRESHOLD_PER_MILLE * PROBE_SAMPLE * PROBE_SAMPLES
+}
+
+/// The `auto` probe: a byte histogram over a few samples spread across the slice. It is
+/// integer-only, so the choice (and so the output) is the same on every machine, and it
+/// costs a few microseconds where a trial compression would cost milliseconds.
+pub fn looks_compressible(slice: &[u8]) -> bool {
+    if slice.len() <= PROBE_SAMPLE * PROBE_SAMPLES {
+        return true;
     }
+    let stride = (slice.len() - PROBE_SAMPLE) / (PROBE_SAMPLES - 1);
+    let mut counts = [0u64; 256];
+    for i in 0..PROBE_SAMPLES {
+        for &byte in &slice[i * stride..i * stride + PROBE_SAMPLE] {
+            counts[usize::from(byte)] += 1;
+        }
+    }
+    let n = (PROBE_SAMPLE * PROBE_SAMPLES) as u64;
+    let collisions: u64 = counts.iter().map(|c| c * c).sum();
+    // n² / Σc² is the effective number of symbols; compressible when it is small.
+    collisions * PROBE_EFFECTIVE_SYMBOLS > n * n
 }
 
 /// CRC-32 (gzip's) of a slice.

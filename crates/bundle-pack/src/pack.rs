@@ -119,10 +119,20 @@ pub fn pack(
     let file = temp.as_file_mut();
     file.seek(SeekFrom::Start(0))
         .and_then(|_| file.write_all(&member))
-        .and_then(|()| file.sync_all())
         .map_err(|e| PackError::io(&temp_path, e))?;
 
-    let archive_digests = digest_file_parallel(&temp_path)?;
+    // Flushing to disk and hashing the finished archive both only read it: run them side
+    // by side so the flush costs no wall time.
+    let file = temp.as_file();
+    let archive_digests = std::thread::scope(|scope| {
+        let flush = scope.spawn(|| file.sync_all());
+        let digests = digest_file(&temp_path);
+        let flushed = flush
+            .join()
+            .map_err(|_| PackError::Internal("flush thread panicked".into()))?;
+        flushed.map_err(|e| PackError::io(&temp_path, e))?;
+        digests
+    })?;
     set_public_mode(temp.as_file())?;
     temp.persist(output)
         .map_err(|e| PackError::io(output, e.error))?;
@@ -463,44 +473,62 @@ fn write_members(
     }
 }
 
-/// SHA-256 and BLAKE3 of a file, each on its own thread (the archive is re-read once,
-/// from the page cache, because its first bytes are only known at the end).
-fn digest_file_parallel(path: &Path) -> Result<Digests, PackError> {
+/// SHA-256 and BLAKE3 of a file in one read: this thread reads and runs SHA-256, a second
+/// thread runs BLAKE3 on the same buffers. The archive is re-read once, from the page
+/// cache, because its first bytes are only known at the end.
+fn digest_file(path: &Path) -> Result<Digests, PackError> {
+    const BUFFERS: usize = 4;
+    const BUFFER_SIZE: usize = 1 << 20;
+    let mut file = File::open(path).map_err(|e| PackError::io(path, e))?;
+    let (full_tx, full_rx) = bounded::<Vec<u8>>(BUFFERS);
+    let (empty_tx, empty_rx) = bounded::<Vec<u8>>(BUFFERS);
+    for _ in 0..BUFFERS {
+        let _ = empty_tx.send(vec![0u8; BUFFER_SIZE]);
+    }
     std::thread::scope(|scope| {
-        let sha = scope.spawn(|| {
-            let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
-            let size = read_chunks(path, |b| sha2::Digest::update(&mut hasher, b))?;
-            Ok::<_, PackError>((sha2::Digest::finalize(hasher).into(), size))
+        let blake = scope.spawn(move || {
+            let mut hasher = blake3::Hasher::new();
+            for buffer in full_rx {
+                hasher.update(&buffer);
+                if empty_tx.send(buffer).is_err() {
+                    break;
+                }
+            }
+            *hasher.finalize().as_bytes()
         });
-        let mut b3 = blake3::Hasher::new();
-        read_chunks(path, |b| {
-            b3.update(b);
-        })?;
-        let (sha256, size) = sha
+        let mut sha = <sha2::Sha256 as sha2::Digest>::new();
+        let mut size = 0u64;
+        let read = (|| {
+            for mut buffer in &empty_rx {
+                buffer.resize(BUFFER_SIZE, 0);
+                let n = loop {
+                    match file.read(&mut buffer) {
+                        Ok(n) => break n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(PackError::io(path, e)),
+                    }
+                };
+                if n == 0 {
+                    return Ok(());
+                }
+                buffer.truncate(n);
+                sha2::Digest::update(&mut sha, &buffer);
+                size += n as u64;
+                if full_tx.send(buffer).is_err() {
+                    return Err(PackError::Internal("hash thread stopped".into()));
+                }
+            }
+            Ok(())
+        })();
+        drop(full_tx);
+        let blake3 = blake
             .join()
-            .map_err(|_| PackError::Internal("hash thread panicked".into()))??;
+            .map_err(|_| PackError::Internal("hash thread panicked".into()))?;
+        read?;
         Ok(Digests {
-            sha256,
-            blake3: *b3.finalize().as_bytes(),
+            sha256: sha2::Digest::finalize(sha).into(),
+            blake3,
             size,
         })
     })
-}
-
-/// Reads a whole file in 1 MiB pieces, handing each to `consume`; returns the length.
-fn read_chunks(path: &Path, mut consume: impl FnMut(&[u8])) -> Result<u64, PackError> {
-    let mut file = File::open(path).map_err(|e| PackError::io(path, e))?;
-    let mut buffer = vec![0u8; 1 << 20];
-    let mut total = 0u64;
-    loop {
-        let n = match file.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(PackError::io(path, e)),
-        };
-        consume(&buffer[..n]);
-        total += n as u64;
-    }
-    Ok(total)
 }
