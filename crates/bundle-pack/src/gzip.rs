@@ -58,35 +58,94 @@ impl MemberEncoder {
 
     /// Encodes one slice of the tar stream as a complete gzip member appended to `out`.
     pub fn encode(&mut self, slice: &[u8], out: &mut Vec<u8>) {
-        out.extend_from_slice(&HEADER);
+        if !self.deflate_into(slice, out) {
+            out.extend_from_slice(&HEADER);
+            write_stored(slice, out);
+            out.extend_from_slice(&trailer(slice));
+        }
+    }
+
+    /// Deflates `slice` into a whole gzip member appended to `out` when the level and the
+    /// probe say it pays; returns false, leaving `out` untouched, when the slice should be
+    /// stored instead (the caller can then write it without copying, see [`StoredMember`]).
+    pub fn deflate_into(&mut self, slice: &[u8], out: &mut Vec<u8>) -> bool {
         let compress = match self.level {
             Level::Store => false,
             Level::Fixed(_) => true,
             Level::Auto => looks_compressible(slice),
         };
-        let mut deflated = false;
-        if compress {
-            if let Some(compressor) = self.compressor.as_mut() {
-                let start = out.len();
-                let stored = stored_len(slice.len());
-                // Room for exactly the stored size: if deflate needs more, it is not worth it.
-                out.resize(start + stored, 0);
-                match compressor.deflate_compress(slice, &mut out[start..]) {
-                    Ok(n) if n < stored => {
-                        out.truncate(start + n);
-                        deflated = true;
-                    }
-                    _ => out.truncate(start),
-                }
+        let Some(compressor) = self.compressor.as_mut().filter(|_| compress) else {
+            return false;
+        };
+        let start = out.len();
+        let body = start + HEADER.len();
+        let stored = stored_len(slice.len());
+        // Room for exactly the stored size: if deflate needs more, it is not worth it.
+        out.resize(body + stored, 0);
+        match compressor.deflate_compress(slice, &mut out[body..]) {
+            Ok(n) if n < stored => {
+                out[start..body].copy_from_slice(&HEADER);
+                out.truncate(body + n);
+                out.extend_from_slice(&trailer(slice));
+                true
+            }
+            _ => {
+                out.truncate(start);
+                false
             }
         }
-        if !deflated {
-            write_stored(slice, out);
+    }
+}
+
+/// The gzip trailer of a member holding `slice`: CRC-32 and length, little-endian.
+pub fn trailer(slice: &[u8]) -> [u8; 8] {
+    let mut out = [0u8; 8];
+    out[..4].copy_from_slice(&crc32(slice).to_le_bytes());
+    out[4..].copy_from_slice(&(slice.len() as u32).to_le_bytes());
+    out
+}
+
+/// A stored gzip member described by its framing, so that a writer can send the slice's
+/// own bytes with vectored I/O instead of copying them into a new buffer.
+#[derive(Debug)]
+pub struct StoredMember {
+    block_headers: Vec<[u8; 5]>,
+    trailer: [u8; 8],
+}
+
+impl StoredMember {
+    /// Framing for `slice` as stored blocks.
+    pub fn new(slice: &[u8]) -> Self {
+        let count = slice.len().div_ceil(STORED_MAX).max(1);
+        let block_headers = (0..count)
+            .map(|i| {
+                let len = slice.len().saturating_sub(i * STORED_MAX).min(STORED_MAX) as u16;
+                let [l0, l1] = len.to_le_bytes();
+                let [n0, n1] = (!len).to_le_bytes();
+                [u8::from(i + 1 == count), l0, l1, n0, n1]
+            })
+            .collect();
+        Self {
+            block_headers,
+            trailer: trailer(slice),
         }
-        out.extend_from_slice(&crc32(slice).to_le_bytes());
-        out.extend_from_slice(&(slice.len() as u32).to_le_bytes());
     }
 
+    /// The member as I/O slices: header, (block header, block)…, trailer. `slice` must be
+    /// the one given to [`StoredMember::new`].
+    pub fn io_slices<'a>(&'a self, slice: &'a [u8]) -> Vec<std::io::IoSlice<'a>> {
+        let mut parts = Vec::with_capacity(2 * self.block_headers.len() + 2);
+        parts.push(std::io::IoSlice::new(&HEADER));
+        let mut blocks = slice.chunks(STORED_MAX);
+        for header in &self.block_headers {
+            parts.push(std::io::IoSlice::new(header));
+            if let Some(block) = blocks.next() {
+                parts.push(std::io::IoSlice::new(block));
+            }
+        }
+        parts.push(std::io::IoSlice::new(&self.trailer));
+        parts
+    }
 }
 
 /// The `auto` probe: a byte histogram over a few samples spread across the slice. It is
@@ -150,8 +209,7 @@ pub fn stored_member(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(stored_member_len(bytes.len()));
     out.extend_from_slice(&HEADER);
     write_stored(bytes, &mut out);
-    out.extend_from_slice(&crc32(bytes).to_le_bytes());
-    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out.extend_from_slice(&trailer(bytes));
     out
 }
 
@@ -207,6 +265,20 @@ mod tests {
         let mut out = Vec::new();
         enc.encode(&text, &mut out);
         assert!(out.len() < text.len() / 10);
+    }
+
+    #[test]
+    fn vectored_stored_member_equals_the_copied_one() {
+        for len in [0usize, 1, 65_535, 65_536, 1 << 20] {
+            let bytes = noise(len, 5);
+            let framing = StoredMember::new(&bytes);
+            let joined: Vec<u8> = framing
+                .io_slices(&bytes)
+                .iter()
+                .flat_map(|s| s.iter().copied())
+                .collect();
+            assert_eq!(joined, stored_member(&bytes), "len {len}");
+        }
     }
 
     #[test]

@@ -213,8 +213,11 @@ impl Drop for Slice {
 /// everything in flight.
 struct Member {
     seq: u64,
+    /// The deflated member, or empty when the slice is written as stored blocks.
     bytes: Vec<u8>,
-    _input: Arc<Slice>,
+    /// Framing of a stored member; its payload is the input slice itself.
+    stored: Option<gzip::StoredMember>,
+    input: Arc<Slice>,
 }
 
 fn run_pipeline(
@@ -435,12 +438,16 @@ fn compress_slices(
     for slice in work {
         let mut bytes = spare.try_recv().unwrap_or_default();
         bytes.clear();
-        bytes.reserve(gzip::stored_member_len(slice.data.len()));
-        encoder.encode(&slice.data, &mut bytes);
+        let stored = if encoder.deflate_into(&slice.data, &mut bytes) {
+            None
+        } else {
+            Some(gzip::StoredMember::new(&slice.data))
+        };
         let member = Member {
             seq: slice.seq,
             bytes,
-            _input: slice,
+            stored,
+            input: slice,
         };
         if done.send(member).is_err() {
             return;
@@ -459,8 +466,11 @@ fn write_members(
     for member in done {
         waiting.insert(member.seq, member);
         while let Some(member) = waiting.remove(&next) {
-            out.write_all(&member.bytes)
-                .map_err(|e| PackError::io(out_path, e))?;
+            match &member.stored {
+                None => out.write_all(&member.bytes),
+                Some(framing) => write_all_vectored(out, framing.io_slices(&member.input.data)),
+            }
+            .map_err(|e| PackError::io(out_path, e))?;
             let Member { bytes, .. } = member;
             let _ = spare.send(bytes);
             next += 1;
@@ -471,6 +481,20 @@ fn write_members(
     } else {
         Err(PackError::Internal("pipeline ended with slices unwritten".into()))
     }
+}
+
+/// Writes every part, retrying short writes (`Write::write_all_vectored` is not stable).
+fn write_all_vectored(out: &mut File, mut parts: Vec<std::io::IoSlice<'_>>) -> std::io::Result<()> {
+    let mut parts = parts.as_mut_slice();
+    while !parts.is_empty() {
+        match out.write_vectored(parts) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => std::io::IoSlice::advance_slices(&mut parts, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// SHA-256 and BLAKE3 of a file in one read: this thread reads and runs SHA-256, a second
