@@ -13,6 +13,7 @@ usage: cargo xtask test
 Checks that the system tools the tests drive are installed, then runs
   cargo fmt --all -- --check
   cargo clippy --workspace --all-targets -- -D warnings
+  cargo build --workspace --bins   (the end-to-end tests in tests/ run the built tools)
   cargo nextest run --workspace   (or `cargo test --workspace` without cargo-nextest)
   cargo test --workspace --doc    (only with nextest, which does not run doctests)
 On a fresh Debian machine, `.ci/run` installs the system tools first.
@@ -27,6 +28,10 @@ const REQUIRED_TOOLS: &[(&str, &str)] = &[
     ("b3sum", "b3sum"),
     ("python3", "python3"),
     ("pigz", "pigz"),
+    ("setpriv", "util-linux"),
+    ("unshare", "util-linux"),
+    ("mkfifo", "coreutils"),
+    ("mknod", "coreutils"),
 ];
 
 pub fn run(mut args: Args) -> Result<ExitCode> {
@@ -66,6 +71,9 @@ pub fn run(mut args: Args) -> Result<ExitCode> {
             "-D",
             "warnings",
         ],
+        // The workspace end-to-end tests (tests/) run the built binaries, which
+        // `cargo test` builds only for the tool's own package.
+        vec!["build", "--workspace", "--bins"],
     ];
     if nextest {
         steps.push(vec!["nextest", "run", "--workspace"]);
