@@ -91,7 +91,7 @@ pub struct PackArgs {
     pub b3sums: Option<PathBuf>,
 
     /// Compression: 0 (stored) to 9, or auto (6 where data compresses, stored where not).
-    #[arg(long, value_name = "0-9|auto", default_value = "auto", value_parser = crate::config::parse_level)]
+    #[arg(long, value_name = "0-9|auto", default_value = "auto", allow_hyphen_values = true, value_parser = crate::config::parse_level)]
     pub level: crate::gzip::Level,
 
     /// Compression threads [default: all cores]. The output is the same for every value.

@@ -25,17 +25,83 @@ pub struct PlannedFile {
     pub media_type: String,
 }
 
-/// Collects every file of every source, sorted by bundle path bytes.
-pub fn collect(sources: &[Source], follow_symlinks: bool) -> Result<Vec<PlannedFile>, PackError> {
-    let mut files = Vec::new();
-    for source in sources {
-        collect_source(source, follow_symlinks, &mut files)?;
+/// The files this run writes (archive, side files), identified by device and inode, so
+/// that a bundle whose output lies inside an input folder never packs a previous run's
+/// output.
+#[derive(Debug, Default)]
+pub struct OwnOutputs {
+    ids: HashSet<(u64, u64)>,
+}
+
+impl OwnOutputs {
+    /// Identifies those of `paths` that exist now.
+    pub fn of(paths: impl IntoIterator<Item = PathBuf>) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        let ids = paths
+            .into_iter()
+            .filter_map(|p| fs::metadata(p).ok())
+            .map(|m| (m.dev(), m.ino()))
+            .collect();
+        Self { ids }
     }
+
+    fn contains(&self, meta: &Metadata) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        !self.ids.is_empty() && self.ids.contains(&(meta.dev(), meta.ino()))
+    }
+}
+
+/// Collects every file of every source, sorted by bundle path bytes. Returns the files and
+/// the paths skipped because they are this run's own outputs.
+pub fn collect(
+    sources: &[Source],
+    follow_symlinks: bool,
+    own_outputs: &OwnOutputs,
+) -> Result<(Vec<PlannedFile>, Vec<PathBuf>), PackError> {
+    let mut walk = Walk {
+        follow_symlinks,
+        own_outputs,
+        files: Vec::new(),
+        skipped: Vec::new(),
+    };
+    for source in sources {
+        walk.source(source)?;
+    }
+    let Walk {
+        mut files, skipped, ..
+    } = walk;
     files.sort_by(|a, b| a.bundle_path.as_bytes().cmp(b.bundle_path.as_bytes()));
     refuse_duplicates(&files)?;
     refuse_clashes(&files)?;
     infer_media_types(&mut files);
-    Ok(files)
+    Ok((files, skipped))
+}
+
+struct Walk<'a> {
+    follow_symlinks: bool,
+    own_outputs: &'a OwnOutputs,
+    files: Vec<PlannedFile>,
+    skipped: Vec<PathBuf>,
+}
+
+impl Walk<'_> {
+    fn source(&mut self, source: &Source) -> Result<(), PackError> {
+        collect_source(source, self)
+    }
+
+    fn push(
+        &mut self,
+        source: &Source,
+        path: &Path,
+        rel: &str,
+        meta: &Metadata,
+    ) -> Result<(), PackError> {
+        if self.own_outputs.contains(meta) {
+            self.skipped.push(path.to_owned());
+            return Ok(());
+        }
+        push_file(source, path, rel, meta, &mut self.files)
+    }
 }
 
 /// Checks that a bundle path is relative, `/`-separated, without `.`/`..`/empty segments,
@@ -87,11 +153,8 @@ fn stat(path: &Path, follow_symlinks: bool) -> Result<Metadata, PackError> {
     result.map_err(|e| PackError::io(path, e))
 }
 
-fn collect_source(
-    source: &Source,
-    follow_symlinks: bool,
-    out: &mut Vec<PlannedFile>,
-) -> Result<(), PackError> {
+fn collect_source(source: &Source, walk: &mut Walk<'_>) -> Result<(), PackError> {
+    let follow_symlinks = walk.follow_symlinks;
     let meta = stat(&source.from, follow_symlinks)?;
     if meta.file_type().is_symlink() {
         return Err(PackError::Symlink {
@@ -107,7 +170,10 @@ fn collect_source(
             .ok_or_else(|| PackError::NonUtf8 {
                 path: source.from.clone(),
             })?;
-        return push_file(source, &source.from, name, &meta, out);
+        if source.exclude.is_match(name) {
+            return Ok(());
+        }
+        return walk.push(source, &source.from, name, &meta);
     }
     if !meta.is_dir() {
         return Err(special(&source.from, &meta));
@@ -127,10 +193,7 @@ fn collect_source(
             let path = e.path().unwrap_or(&source.from).to_owned();
             match e.into_io_error() {
                 Some(io) => PackError::io(path, io),
-                None => PackError::Usage(format!(
-                    "`{}`: symbolic link loop",
-                    path.display()
-                )),
+                None => PackError::Usage(format!("`{}`: symbolic link loop", path.display())),
             }
         })?;
         if entry.depth() == 0 {
@@ -157,7 +220,7 @@ fn collect_source(
         if !meta.is_file() {
             return Err(special(path, &meta));
         }
-        push_file(source, path, &rel, &meta, out)?;
+        walk.push(source, path, &rel, &meta)?;
     }
     Ok(())
 }
@@ -197,11 +260,11 @@ fn relative_utf8(path: &Path, root: &Path) -> Result<String, PackError> {
     let mut parts = Vec::new();
     for component in rel.components() {
         match component {
-            Component::Normal(name) => parts.push(name.to_str().ok_or_else(|| {
-                PackError::NonUtf8 {
+            Component::Normal(name) => {
+                parts.push(name.to_str().ok_or_else(|| PackError::NonUtf8 {
                     path: path.to_owned(),
-                }
-            })?),
+                })?)
+            }
             _ => {
                 return Err(PackError::BadBundlePath {
                     path: rel.to_string_lossy().into_owned(),
@@ -293,7 +356,16 @@ mod tests {
     #[test]
     fn bundle_paths_are_validated() {
         assert!(validate_bundle_path("charts/a.yaml").is_ok());
-        for bad in ["", "/etc/passwd", "a/../b", "a//b", "./a", "a\\b", "a\nb", ".."] {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "a/../b",
+            "a//b",
+            "./a",
+            "a\\b",
+            "a\nb",
+            "..",
+        ] {
             assert!(validate_bundle_path(bad).is_err(), "{bad:?}");
         }
     }

@@ -5,7 +5,7 @@ use crate::error::PackError;
 use offline_formats::manifest::{BundleManifest, ENTRY_NAME};
 use offline_formats::schema::Document;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 /// Largest embedded manifest accepted (a bundle of a million files stays well below).
@@ -14,6 +14,16 @@ const MAX_MANIFEST: u64 = 512 << 20;
 /// Reads the first entry of `archive`, which must be a regular-file `manifest.json`
 /// holding a valid manifest without an `archive` member.
 pub fn read_embedded_manifest(archive: &Path) -> Result<BundleManifest, PackError> {
+    let file = File::open(archive).map_err(|e| PackError::io(archive, e))?;
+    read_embedded_manifest_from(archive, file)
+}
+
+/// Like [`read_embedded_manifest`] for any reader (`-` reads stdin); `archive` names it
+/// in messages.
+pub fn read_embedded_manifest_from(
+    archive: &Path,
+    reader: impl Read,
+) -> Result<BundleManifest, PackError> {
     let bad = |message: String| PackError::BadArchive {
         path: archive.to_owned(),
         message,
@@ -22,8 +32,12 @@ pub fn read_embedded_manifest(archive: &Path) -> Result<BundleManifest, PackErro
         path: archive.to_owned(),
         message,
     };
-    let file = File::open(archive).map_err(|e| PackError::io(archive, e))?;
-    let gz = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file));
+    let mut reader = BufReader::with_capacity(1 << 16, reader);
+    let magic = reader.fill_buf().map_err(|e| PackError::io(archive, e))?;
+    if !magic.starts_with(&[0x1f, 0x8b]) {
+        return Err(bad("not a gzip file (a bundle is a .tar.gz)".into()));
+    }
+    let gz = flate2::read::MultiGzDecoder::new(reader);
     let mut tar = tar::Archive::new(gz);
     let mut entries = tar
         .entries()
@@ -31,7 +45,11 @@ pub fn read_embedded_manifest(archive: &Path) -> Result<BundleManifest, PackErro
     let mut first = match entries.next() {
         Some(Ok(entry)) => entry,
         Some(Err(e)) => return Err(bad(format!("unreadable first entry: {e}"))),
-        None => return Err(failed("archive is empty; expected `manifest.json` first".into())),
+        None => {
+            return Err(failed(
+                "archive is empty; expected `manifest.json` first".into(),
+            ))
+        }
     };
     let name = first
         .path()

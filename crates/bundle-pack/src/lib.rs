@@ -29,25 +29,56 @@ where
 {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version: the text is data the user asked for.
+            let _ = write!(stdout, "{e}");
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+            let text = e.to_string();
+            let text = text.strip_prefix("error: ").unwrap_or(&text);
+            let _ = write!(stderr, "bundle-pack: error: {}", sanitize(text));
+            return ExitCode::from(2);
         }
     };
+    output::remove_partial_files_on_interrupt();
     match run(cli, stdout, stderr) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            let _ = writeln!(stderr, "bundle-pack: error: {e}");
+            let _ = writeln!(stderr, "bundle-pack: error: {}", sanitize(&e.to_string()));
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// Escapes control characters so that a hostile file name cannot move the cursor or forge
+/// lines on the user's terminal; newlines that end lines of the message are kept.
+fn sanitize(message: &str) -> String {
+    let body = message.trim_end_matches('\n');
+    let mut out: String = body
+        .chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() && c != '\n' {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect();
+    out.push_str(&message[body.len()..]);
+    out
 }
 
 /// Runs a parsed command line; returns the exit code for success paths.
 pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u8, PackError> {
     match cli.command {
         Some(Command::Inspect { archive }) => {
-            let manifest = inspect::read_embedded_manifest(&archive)?;
+            let manifest = if archive.as_os_str() == "-" {
+                inspect::read_embedded_manifest_from(Path::new("<stdin>"), std::io::stdin().lock())?
+            } else {
+                inspect::read_embedded_manifest(&archive)?
+            };
             write_data(stdout, &jcs::to_pretty_vec(&manifest)?);
             Ok(0)
         }
@@ -73,7 +104,26 @@ fn pack_bundle(
     stderr: &mut dyn Write,
 ) -> Result<(), PackError> {
     let started = std::time::Instant::now();
-    let files = collect::collect(&settings.sources, settings.follow_symlinks)?;
+    let own_outputs = collect::OwnOutputs::of(
+        [
+            Some(settings.output.clone()),
+            Some(sidecar_path(&settings.output)),
+            settings.manifest_out.clone(),
+            settings.sums.clone(),
+            settings.b3sums.clone(),
+        ]
+        .into_iter()
+        .flatten(),
+    );
+    let (files, skipped) =
+        collect::collect(&settings.sources, settings.follow_symlinks, &own_outputs)?;
+    for path in skipped {
+        let _ = writeln!(
+            stderr,
+            "bundle-pack: warning: `{}`: is an output of this run; not packed",
+            path.display()
+        );
+    }
     let total: u64 = files.iter().map(|f| f.size).sum();
     let bar = if !settings.quiet && std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new(total);
@@ -94,17 +144,20 @@ fn pack_bundle(
         bar.0.finish_and_clear();
     }
     let packed = packed?;
-    let manifest = &packed.manifest;
+    let manifest = &packed.manifest.clone();
     let manifest_json = jcs::to_pretty_vec(manifest)?;
     let archive = manifest
         .archive
         .as_ref()
         .ok_or_else(|| PackError::Internal("manifest without archive member".into()))?;
 
-    let sidecar = sidecar_path(&settings.output);
-    output::write_atomic(&sidecar, sums::gnu_line(&archive.sha256, &archive.name).as_bytes())?;
+    let mut staged = Vec::new();
+    staged.push(output::stage(
+        &sidecar_path(&settings.output),
+        sums::gnu_line(&archive.sha256, &archive.name).as_bytes(),
+    )?);
     if let Some(path) = &settings.manifest_out {
-        output::write_atomic(path, &manifest_json)?;
+        staged.push(output::stage(path, &manifest_json)?);
     }
     if let Some(path) = &settings.sums {
         let text: String = manifest
@@ -112,7 +165,7 @@ fn pack_bundle(
             .iter()
             .map(|f| sums::gnu_line(&f.sha256, &f.path))
             .collect();
-        output::write_atomic(path, text.as_bytes())?;
+        staged.push(output::stage(path, text.as_bytes())?);
     }
     if let Some(path) = &settings.b3sums {
         let text: String = manifest
@@ -120,14 +173,24 @@ fn pack_bundle(
             .iter()
             .map(|f| sums::gnu_line(&f.blake3, &f.path))
             .collect();
-        output::write_atomic(path, text.as_bytes())?;
+        staged.push(output::stage(path, text.as_bytes())?);
+    }
+    // Every output is complete on disk; only now does anything replace the previous run's.
+    packed.archive.commit()?;
+    for side in staged {
+        side.commit()?;
     }
     write_data(stdout, &manifest_json);
     if !settings.quiet {
         let _ = writeln!(
             stderr,
-            "bundle-pack: packed {} files ({}) into {} ({}, sha256 {}) in {:.1}s",
+            "bundle-pack: packed {} {} ({}) into {} ({}, sha256 {}) in {:.1}s",
             manifest.files.len(),
+            if manifest.files.len() == 1 {
+                "file"
+            } else {
+                "files"
+            },
             human_bytes(packed.content_bytes),
             settings.output.display(),
             human_bytes(archive.size),
@@ -215,12 +278,14 @@ fn resolve_settings(args: PackArgs) -> Result<Settings, PackError> {
         ));
     }
 
-    let bundle_id = args
-        .bundle_id
-        .or(config.bundle_id)
-        .ok_or_else(|| PackError::Usage("no bundle id: give --bundle-id or bundleId in the config".into()))?;
+    let bundle_id = args.bundle_id.or(config.bundle_id).ok_or_else(|| {
+        PackError::Usage("no bundle id: give --bundle-id or bundleId in the config".into())
+    })?;
     config::validate_bundle_id(&bundle_id)?;
-    let kind = args.kind.or(config.kind).unwrap_or_else(|| "bootstrap".into());
+    let kind = args
+        .kind
+        .or(config.kind)
+        .unwrap_or_else(|| "bootstrap".into());
     config::validate_kind(&kind)?;
     let generation = args.generation.or(config.mirror_generation).unwrap_or(1);
     let producer = args
@@ -235,7 +300,14 @@ fn resolve_settings(args: PackArgs) -> Result<Settings, PackError> {
     let created_at = match args.created_at.or(config.created_at) {
         Some(text) => timestamp::normalize(&text)?,
         None => match source_date_epoch {
-            Some(seconds) => timestamp::format_unix(seconds as i64)?,
+            Some(seconds) => i64::try_from(seconds)
+                .ok()
+                .and_then(|s| timestamp::format_unix(s).ok())
+                .ok_or_else(|| {
+                    PackError::Usage(format!(
+                        "SOURCE_DATE_EPOCH `{seconds}` is past the year 9999, the last an RFC 3339 time can hold"
+                    ))
+                })?,
             None => {
                 warnings.push(
                     "no --created-at, createdAt or SOURCE_DATE_EPOCH: createdAt is 1970-01-01T00:00:00Z"
@@ -253,11 +325,28 @@ fn resolve_settings(args: PackArgs) -> Result<Settings, PackError> {
     let output = args
         .output
         .ok_or_else(|| PackError::Usage("no output: give -o OUT.tar.gz".into()))?;
+    if output.as_os_str() == "-" {
+        return Err(PackError::Usage(
+            "-o -: the archive cannot go to stdout (its first entry is written last, so it needs a file)"
+                .into(),
+        ));
+    }
     if output.is_dir() {
         return Err(PackError::Usage(format!(
             "`{}`: is a folder; -o takes the archive's file name",
             output.display()
         )));
+    }
+    for target in [
+        Some(&output),
+        args.manifest.as_ref(),
+        args.sums.as_ref(),
+        args.b3sums.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        output::check_writable_target(target)?;
     }
 
     Ok(Settings {

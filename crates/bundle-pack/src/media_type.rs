@@ -8,8 +8,9 @@ pub const HELM_CHART_META: &str = "application/vnd.cncf.helm.chart.meta.v1+yaml"
 pub const OCI_LAYOUT: &str = "application/vnd.oci.layout.header.v1+json";
 /// OCI image index (`index.json` of a layout).
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-/// Blob of an OCI image layout.
-pub const OCI_BLOB: &str = "application/vnd.oci.image.layer.v1.tar";
+/// Blob of an OCI image layout: a manifest, a config or a layer; which one is only known
+/// from the index that points at it, so the blob is labelled as plain bytes.
+pub const OCI_BLOB: &str = "application/octet-stream";
 /// Docker Compose file.
 pub const COMPOSE: &str = "application/vnd.docker.compose+yaml";
 /// Anything not recognised.
@@ -96,16 +97,28 @@ mod tests {
     fn infers_the_documented_types() {
         assert_eq!(infer("charts/scanner-1.2.0.tgz", false), HELM_CHART);
         assert_eq!(infer("charts/scanner/Chart.yaml", false), HELM_CHART_META);
-        assert_eq!(infer("charts/scanner/values.yaml", false), "application/yaml");
+        assert_eq!(
+            infer("charts/scanner/values.yaml", false),
+            "application/yaml"
+        );
         assert_eq!(infer("images/scanner/oci-layout", true), OCI_LAYOUT);
         assert_eq!(infer("images/scanner/index.json", true), OCI_INDEX);
         assert_eq!(infer("images/scanner/blobs/sha256/ab12", true), OCI_BLOB);
         assert_eq!(infer("config/index.json", false), "application/json");
         assert_eq!(infer("compose/docker-compose.yaml", false), COMPOSE);
         assert_eq!(infer("compose/compose.override.yml", false), COMPOSE);
-        assert_eq!(infer("nuget/Foo.1.0.0.nupkg", false), "application/vnd.nuget.package+zip");
-        assert_eq!(infer("npm/left-pad-1.3.0.tgz", false), "application/vnd.npm.package+gzip");
-        assert_eq!(infer("crates/serde-1.0.0.crate", false), "application/vnd.rust.crate+gzip");
+        assert_eq!(
+            infer("nuget/Foo.1.0.0.nupkg", false),
+            "application/vnd.nuget.package+zip"
+        );
+        assert_eq!(
+            infer("npm/left-pad-1.3.0.tgz", false),
+            "application/vnd.npm.package+gzip"
+        );
+        assert_eq!(
+            infer("crates/serde-1.0.0.crate", false),
+            "application/vnd.rust.crate+gzip"
+        );
         assert_eq!(infer("layers/blob1.tar.gz", false), "application/gzip");
         assert_eq!(infer("README", false), OCTET_STREAM);
     }

@@ -11,9 +11,10 @@ use crate::collect::PlannedFile;
 use crate::config::Settings;
 use crate::error::PackError;
 use crate::gzip::{self, MemberEncoder};
+use crate::output::{self, Staged};
 use crate::tar_stream::{self, EntryMeta, END_OF_ARCHIVE};
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
-use offline_formats::digest::{DualHasher, Digests};
+use offline_formats::digest::{Digests, DualHasher};
 use offline_formats::manifest::{ArchiveInfo, BundleManifest, FileEntry, ENTRY_NAME, SCHEMA};
 use offline_formats::{digest, jcs, merkle};
 use std::collections::BTreeMap;
@@ -25,6 +26,11 @@ use std::sync::Arc;
 /// Bytes of tar stream per gzip member. Part of the output format: changing it changes
 /// the bytes of every archive, so it is fixed, not tuned per machine.
 pub const SLICE_SIZE: usize = 1 << 20;
+
+/// Most compression threads run at once; more cannot be fed by one reader anyway.
+const MAX_WORKERS: usize = 16;
+/// Most slices read but not yet written.
+const MAX_SLICES_IN_FLIGHT: usize = 24;
 
 /// Reports bytes read, for the progress bar.
 pub trait Progress: Sync {
@@ -43,10 +49,12 @@ pub struct Packed {
     pub manifest: BundleManifest,
     /// Bytes of file content packed.
     pub content_bytes: u64,
+    /// The finished archive under its temporary name, flushed, not yet renamed.
+    pub archive: Staged,
 }
 
-/// Packs `files` into `settings.output` (written to a temporary name and renamed only
-/// when complete) and returns the manifest.
+/// Packs `files` into a temporary file beside `settings.output` and returns it with the
+/// manifest; the caller renames it into place once every other output is ready.
 pub fn pack(
     settings: &Settings,
     files: &[PlannedFile],
@@ -63,24 +71,29 @@ pub fn pack(
             ))
         })?
         .to_owned();
-    let folder = match output.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
 
     // Manifest length, and so the reserved room, from a manifest with placeholder digests.
-    let placeholder = vec![Digests { sha256: [0; 32], blake3: [0; 32], size: 0 }; files.len()];
+    let placeholder = vec![
+        Digests {
+            sha256: [0; 32],
+            blake3: [0; 32],
+            size: 0
+        };
+        files.len()
+    ];
     let placeholder_json = jcs::to_pretty_vec(&inner_manifest(settings, files, &placeholder))?;
-    let manifest_tar_len = tar_stream::header_len(ENTRY_NAME, placeholder_json.len() as u64)
+    let manifest_meta = EntryMeta {
+        path: ENTRY_NAME,
+        size: placeholder_json.len() as u64,
+        mode: 0o644,
+        mtime: settings.mtime,
+    };
+    let manifest_tar_len = tar_stream::header_len(&manifest_meta)
         + placeholder_json.len()
         + tar_stream::padding(placeholder_json.len() as u64);
     let reserved = gzip::stored_member_len(manifest_tar_len) as u64;
 
-    let mut temp = tempfile::Builder::new()
-        .prefix(&format!(".{archive_name}."))
-        .suffix(".partial")
-        .tempfile_in(folder)
-        .map_err(|e| PackError::io(folder, e))?;
+    let mut temp = output::temp_beside(output)?;
     let temp_path = temp.path().to_owned();
     temp.as_file_mut()
         .seek(SeekFrom::Start(reserved))
@@ -98,15 +111,7 @@ pub fn pack(
         )));
     }
     let mut manifest_tar = Vec::with_capacity(manifest_tar_len);
-    tar_stream::write_header(
-        &mut manifest_tar,
-        &EntryMeta {
-            path: ENTRY_NAME,
-            size: manifest_json.len() as u64,
-            mode: 0o644,
-            mtime: settings.mtime,
-        },
-    );
+    tar_stream::write_header(&mut manifest_tar, &manifest_meta);
     manifest_tar.extend_from_slice(&manifest_json);
     manifest_tar.resize(manifest_tar_len, 0);
     let member = gzip::stored_member(&manifest_tar);
@@ -133,9 +138,6 @@ pub fn pack(
         flushed.map_err(|e| PackError::io(&temp_path, e))?;
         digests
     })?;
-    set_public_mode(temp.as_file())?;
-    temp.persist(output)
-        .map_err(|e| PackError::io(output, e.error))?;
 
     let mut manifest = inner;
     manifest.archive = Some(ArchiveInfo {
@@ -148,11 +150,16 @@ pub fn pack(
     Ok(Packed {
         manifest,
         content_bytes: files.iter().map(|f| f.size).sum(),
+        archive: Staged::from_temp(temp, output),
     })
 }
 
 /// The manifest as embedded in the archive (no `archive` member).
-fn inner_manifest(settings: &Settings, files: &[PlannedFile], digests: &[Digests]) -> BundleManifest {
+fn inner_manifest(
+    settings: &Settings,
+    files: &[PlannedFile],
+    digests: &[Digests],
+) -> BundleManifest {
     let entries: Vec<FileEntry> = files
         .iter()
         .zip(digests)
@@ -180,14 +187,6 @@ fn inner_manifest(settings: &Settings, files: &[PlannedFile], digests: &[Digests
         merkle_root: digest::sha256_prefixed(&merkle::root(&leaves)),
         archive: None,
     }
-}
-
-#[cfg(unix)]
-fn set_public_mode(file: &File) -> Result<(), PackError> {
-    use std::os::unix::fs::PermissionsExt;
-    // Temporary files are created 0600; a bundle is meant to be copied and read by others.
-    file.set_permissions(std::fs::Permissions::from_mode(0o644))
-        .map_err(|e| PackError::Internal(format!("cannot set archive permissions: {e}")))
 }
 
 /// A slice of the tar stream. Its buffer goes back to the pool when the last holder
@@ -227,8 +226,10 @@ fn run_pipeline(
     out_path: &Path,
     progress: &dyn Progress,
 ) -> Result<Vec<Digests>, PackError> {
-    let jobs = settings.jobs.max(1);
-    let pool_size = 2 * jobs + 4;
+    // Memory is bounded by the pool (two slice-sized buffers per entry, input and member)
+    // and one compressor per worker, so both are capped whatever --jobs or the core count.
+    let jobs = settings.jobs.clamp(1, MAX_WORKERS);
+    let pool_size = (2 * jobs + 4).min(MAX_SLICES_IN_FLIGHT);
     let (pool_tx, pool_rx) = bounded::<Vec<u8>>(pool_size);
     for _ in 0..pool_size {
         // Capacity only; the reader fills each buffer up to SLICE_SIZE.
@@ -241,7 +242,15 @@ fn run_pipeline(
 
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
-            read_files(files, settings.mtime, &pool_rx, pool_tx, &work_tx, &hash_tx, progress)
+            read_files(
+                files,
+                settings.mtime,
+                &pool_rx,
+                pool_tx,
+                &work_tx,
+                &hash_tx,
+                progress,
+            )
         });
         let hasher = scope.spawn(move || hash_slices(files.len(), &hash_rx));
         for _ in 0..jobs {
@@ -304,8 +313,7 @@ fn read_files(
             },
         );
         builder.append(&header).ok_or_else(closed)?;
-        let mut handle =
-            File::open(&file.source).map_err(|e| PackError::io(&file.source, e))?;
+        let mut handle = File::open(&file.source).map_err(|e| PackError::io(&file.source, e))?;
         let mut remaining = file.size;
         while remaining > 0 {
             let slice = builder.room().ok_or_else(closed)?;
@@ -344,9 +352,7 @@ fn read_files(
             Err(e) => return Err(PackError::io(&file.source, e)),
         }
         let pad = tar_stream::padding(file.size);
-        builder
-            .append(&END_OF_ARCHIVE[..pad])
-            .ok_or_else(closed)?;
+        builder.append(&END_OF_ARCHIVE[..pad]).ok_or_else(closed)?;
     }
     builder.append(&END_OF_ARCHIVE).ok_or_else(closed)?;
     builder.finish().ok_or_else(closed)
@@ -479,7 +485,9 @@ fn write_members(
     if waiting.is_empty() {
         Ok(())
     } else {
-        Err(PackError::Internal("pipeline ended with slices unwritten".into()))
+        Err(PackError::Internal(
+            "pipeline ended with slices unwritten".into(),
+        ))
     }
 }
 

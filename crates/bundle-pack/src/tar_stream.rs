@@ -36,7 +36,8 @@ pub fn write_header(out: &mut Vec<u8>, meta: &EntryMeta<'_>) -> usize {
     let split = split_ustar_path(meta.path);
     let needs_pax_path = split.is_none();
     let needs_pax_size = meta.size > USTAR_MAX_SIZE;
-    if needs_pax_path || needs_pax_size {
+    let needs_pax_mtime = meta.mtime > USTAR_MAX_SIZE;
+    if needs_pax_path || needs_pax_size || needs_pax_mtime {
         let mut records = Vec::new();
         if needs_pax_path {
             records.extend_from_slice(&pax_record("path", meta.path));
@@ -44,12 +45,15 @@ pub fn write_header(out: &mut Vec<u8>, meta: &EntryMeta<'_>) -> usize {
         if needs_pax_size {
             records.extend_from_slice(&pax_record("size", &meta.size.to_string()));
         }
+        if needs_pax_mtime {
+            records.extend_from_slice(&pax_record("mtime", &meta.mtime.to_string()));
+        }
         let pax_name = pax_header_name(meta.path);
         let block = header_block(
             (b"", pax_name.as_bytes()),
             records.len() as u64,
             0o644,
-            meta.mtime,
+            meta.mtime.min(USTAR_MAX_SIZE),
             b'x',
         );
         out.extend_from_slice(&block);
@@ -58,28 +62,22 @@ pub fn write_header(out: &mut Vec<u8>, meta: &EntryMeta<'_>) -> usize {
     }
     let (prefix, name) = split.unwrap_or_else(|| (b"".as_slice(), truncated_name(meta.path)));
     let size_field = if needs_pax_size { 0 } else { meta.size };
+    // With a PAX `mtime` record the ustar field holds the largest value it can; readers
+    // take the record.
     out.extend_from_slice(&header_block(
         (prefix, name),
         size_field,
         meta.mode,
-        meta.mtime,
+        meta.mtime.min(USTAR_MAX_SIZE),
         b'0',
     ));
     out.len() - start
 }
 
-/// Exact number of bytes [`write_header`] appends for a path and size.
-pub fn header_len(path: &str, size: u64) -> usize {
+/// Exact number of bytes [`write_header`] appends for an entry.
+pub fn header_len(meta: &EntryMeta<'_>) -> usize {
     let mut scratch = Vec::with_capacity(3 * BLOCK);
-    write_header(
-        &mut scratch,
-        &EntryMeta {
-            path,
-            size,
-            mode: 0o644,
-            mtime: 0,
-        },
-    )
+    write_header(&mut scratch, meta)
 }
 
 /// Two zero blocks end a tar archive.
@@ -241,7 +239,7 @@ mod tests {
         let mut out = Vec::new();
         let unsplittable = "x".repeat(150);
         assert!(write_header(&mut out, &meta(&unsplittable)) > BLOCK);
-        assert_eq!(header_len(&unsplittable, 0), out.len());
+        assert_eq!(header_len(&meta(&unsplittable)), out.len());
     }
 
     fn meta(path: &str) -> EntryMeta<'_> {
@@ -251,6 +249,23 @@ mod tests {
             mode: 0o644,
             mtime: 0,
         }
+    }
+
+    #[test]
+    fn mtime_beyond_ustar_goes_to_pax() {
+        let mut out = Vec::new();
+        let far = USTAR_MAX_SIZE + 1;
+        write_header(
+            &mut out,
+            &EntryMeta {
+                path: "a",
+                size: 0,
+                mode: 0o644,
+                mtime: far,
+            },
+        );
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.contains(&format!(" mtime={far}\n")), "{text}");
     }
 
     #[test]

@@ -176,7 +176,6 @@ fn inspect_exits_2_when_the_file_is_not_a_bundle() {
 
 /// `-` means stdin (DESIGN §4): `curl … | bundle-pack inspect -`.
 #[test]
-#[ignore = "bug: `bundle-pack inspect -` opens a file named `-` instead of reading stdin (DESIGN §4)"]
 fn inspect_reads_stdin_for_dash() {
     let b = bundle();
     let stdin = fs::File::open(&b.archive).unwrap();

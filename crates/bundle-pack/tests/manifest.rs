@@ -205,7 +205,7 @@ fn media_types_are_inferred_for_charts_compose_oci_layouts_and_packages() {
         ),
         (
             "images/scanner/blobs/sha256/0123abcd",
-            "application/vnd.oci.image.layer.v1.tar",
+            "application/octet-stream",
         ),
         (
             "nuget/Foo.Bar.1.0.0.nupkg",
@@ -670,7 +670,6 @@ fn a_closed_stdout_is_not_an_error() {
 /// are either carried exactly (a PAX `mtime` record, as GNU tar writes) or refused, never
 /// silently changed.
 #[test]
-#[ignore = "bug: --mtime/SOURCE_DATE_EPOCH >= 2^33 is silently clamped to 8589934591 in tar headers (tar_stream.rs octal)"]
 fn entry_times_beyond_the_ustar_field_are_kept_or_refused() {
     let tmp = temp_dir();
     let input = mkdir(&tmp.path().join("in"));
@@ -716,7 +715,7 @@ fn entry_times_beyond_the_ustar_field_are_kept_or_refused() {
         // Python applies PAX records; it must see the time that was asked for.
         let py = run(command("python3")
             .arg("-c")
-            .arg("import sys, tarfile; print([m.mtime for m in tarfile.open(sys.argv[1])])")
+            .arg("import sys, tarfile; print([int(m.mtime) for m in tarfile.open(sys.argv[1])])")
             .arg(&archive))
         .ok();
         assert_eq!(
@@ -731,7 +730,6 @@ fn entry_times_beyond_the_ustar_field_are_kept_or_refused() {
 /// the first one (or its sidecar) — re-running a pack gives the same bundle, or the
 /// overlap is refused naming the archive.
 #[test]
-#[ignore = "bug: an output inside an input folder is packed into the next run (archive, .sha256, sums)"]
 fn a_bundle_never_packs_its_own_outputs() {
     let tmp = temp_dir();
     let input = mkdir(&tmp.path().join("in"));

@@ -6,10 +6,11 @@ use time::OffsetDateTime;
 
 /// Formats seconds since the Unix epoch as RFC 3339 UTC with second precision.
 pub fn format_unix(seconds: i64) -> Result<String, FormatError> {
-    let when =
-        OffsetDateTime::from_unix_timestamp(seconds).map_err(|_| FormatError::InvalidTimestamp {
+    let when = OffsetDateTime::from_unix_timestamp(seconds).map_err(|_| {
+        FormatError::InvalidTimestamp {
             value: seconds.to_string(),
-        })?;
+        }
+    })?;
     when.format(&Rfc3339)
         .map_err(|_| FormatError::InvalidTimestamp {
             value: seconds.to_string(),
