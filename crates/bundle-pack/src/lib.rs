@@ -16,7 +16,7 @@ use crate::cli::{Cli, Command, PackArgs};
 use crate::config::{ConfigFile, Settings, Source};
 use crate::error::PackError;
 use clap::Parser;
-use offline_formats::{jcs, sums, timestamp};
+use offline_formats::{sums, timestamp};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -79,7 +79,7 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u
             } else {
                 inspect::read_embedded_manifest(&archive)?
             };
-            write_data(stdout, &jcs::to_pretty_vec(&manifest)?);
+            write_data(stdout, &manifest.to_pretty_json());
             Ok(0)
         }
         None => {
@@ -145,7 +145,7 @@ fn pack_bundle(
     }
     let packed = packed?;
     let manifest = &packed.manifest.clone();
-    let manifest_json = jcs::to_pretty_vec(manifest)?;
+    let manifest_json = manifest.to_pretty_json();
     let archive = manifest
         .archive
         .as_ref()

@@ -14,9 +14,9 @@ use crate::gzip::{self, MemberEncoder};
 use crate::output::{self, Staged};
 use crate::tar_stream::{self, EntryMeta, END_OF_ARCHIVE};
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
-use offline_formats::digest::{Digests, DualHasher};
+use offline_formats::digest::Digests;
 use offline_formats::manifest::{ArchiveInfo, BundleManifest, FileEntry, ENTRY_NAME, SCHEMA};
-use offline_formats::{digest, jcs, merkle};
+use offline_formats::{digest, merkle};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -81,7 +81,7 @@ pub fn pack(
         };
         files.len()
     ];
-    let placeholder_json = jcs::to_pretty_vec(&inner_manifest(settings, files, &placeholder))?;
+    let placeholder_json = inner_manifest(settings, files, &placeholder).to_pretty_json();
     let manifest_meta = EntryMeta {
         path: ENTRY_NAME,
         size: placeholder_json.len() as u64,
@@ -102,7 +102,7 @@ pub fn pack(
     let digests = run_pipeline(settings, files, temp.as_file_mut(), &temp_path, progress)?;
 
     let inner = inner_manifest(settings, files, &digests);
-    let manifest_json = jcs::to_pretty_vec(&inner)?;
+    let manifest_json = inner.to_pretty_json();
     if manifest_json.len() != placeholder_json.len() {
         return Err(PackError::Internal(format!(
             "manifest is {} bytes, {} were reserved",
@@ -236,7 +236,8 @@ fn run_pipeline(
         let _ = pool_tx.send(Vec::with_capacity(SLICE_SIZE));
     }
     let (work_tx, work_rx) = bounded::<Arc<Slice>>(pool_size);
-    let (hash_tx, hash_rx) = bounded::<Arc<Slice>>(pool_size);
+    let (sha_tx, sha_rx) = bounded::<Arc<Slice>>(pool_size);
+    let (blake_tx, blake_rx) = bounded::<Arc<Slice>>(pool_size);
     let (done_tx, done_rx) = bounded::<Member>(pool_size);
     let (spare_tx, spare_rx) = unbounded::<Vec<u8>>();
 
@@ -248,11 +249,14 @@ fn run_pipeline(
                 &pool_rx,
                 pool_tx,
                 &work_tx,
-                &hash_tx,
+                &[sha_tx, blake_tx],
                 progress,
             )
         });
-        let hasher = scope.spawn(move || hash_slices(files.len(), &hash_rx));
+        // SHA-256 and BLAKE3 on threads of their own: SHA-256 is the slowest step per byte
+        // and cannot be split within a file, so nothing else should wait behind it.
+        let sha = scope.spawn(move || hash_slices::<Sha256Stream>(files.len(), &sha_rx));
+        let blake = scope.spawn(move || hash_slices::<Blake3Stream>(files.len(), &blake_rx));
         for _ in 0..jobs {
             let work_rx = work_rx.clone();
             let done_tx = done_tx.clone();
@@ -267,9 +271,18 @@ fn run_pipeline(
         let read = reader
             .join()
             .map_err(|_| PackError::Internal("reader thread panicked".into()))?;
-        let digests = hasher
-            .join()
-            .map_err(|_| PackError::Internal("hasher thread panicked".into()))?;
+        let panicked = |_| PackError::Internal("hasher thread panicked".into());
+        let sha = sha.join().map_err(panicked)?;
+        let blake = blake.join().map_err(panicked)?;
+        let digests = files
+            .iter()
+            .zip(sha.into_iter().zip(blake))
+            .map(|(file, (sha256, blake3))| Digests {
+                sha256,
+                blake3,
+                size: file.size,
+            })
+            .collect();
         // A reader error explains a writer that stopped early, not the other way round,
         // except when the writer failed first (then the reader only saw a closed pipe).
         match (read, written) {
@@ -288,7 +301,7 @@ fn read_files(
     pool: &Receiver<Vec<u8>>,
     home: Sender<Vec<u8>>,
     work: &Sender<Arc<Slice>>,
-    hash: &Sender<Arc<Slice>>,
+    hash: &[Sender<Arc<Slice>>],
     progress: &dyn Progress,
 ) -> Result<(), PackError> {
     let closed = || PackError::Internal("pipeline closed".into());
@@ -364,7 +377,7 @@ struct SliceBuilder<'a> {
     pool: &'a Receiver<Vec<u8>>,
     home: Sender<Vec<u8>>,
     work: &'a Sender<Arc<Slice>>,
-    hash: &'a Sender<Arc<Slice>>,
+    hash: &'a [Sender<Arc<Slice>>],
 }
 
 impl SliceBuilder<'_> {
@@ -404,7 +417,9 @@ impl SliceBuilder<'_> {
         if let Some(slice) = self.current.take() {
             let slice = Arc::new(slice);
             if !slice.segments.is_empty() {
-                self.hash.send(Arc::clone(&slice)).ok()?;
+                for hasher in self.hash {
+                    hasher.send(Arc::clone(&slice)).ok()?;
+                }
             }
             self.work.send(slice).ok()?;
         }
@@ -416,20 +431,50 @@ impl SliceBuilder<'_> {
     }
 }
 
-/// Hashes file content in stream order; files without content get the empty digests.
-fn hash_slices(file_count: usize, slices: &Receiver<Arc<Slice>>) -> Vec<Digests> {
+/// One digest computed over each file's content in stream order.
+trait StreamDigest: Default {
+    fn update(&mut self, bytes: &[u8]);
+    fn finish(self) -> [u8; 32];
+}
+
+#[derive(Default)]
+struct Sha256Stream(sha2::Sha256);
+
+impl StreamDigest for Sha256Stream {
+    fn update(&mut self, bytes: &[u8]) {
+        sha2::Digest::update(&mut self.0, bytes);
+    }
+    fn finish(self) -> [u8; 32] {
+        sha2::Digest::finalize(self.0).into()
+    }
+}
+
+#[derive(Default)]
+struct Blake3Stream(blake3::Hasher);
+
+impl StreamDigest for Blake3Stream {
+    fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+    fn finish(self) -> [u8; 32] {
+        *self.0.finalize().as_bytes()
+    }
+}
+
+/// Hashes file content in stream order; files without content get the empty digest.
+fn hash_slices<D: StreamDigest>(file_count: usize, slices: &Receiver<Arc<Slice>>) -> Vec<[u8; 32]> {
     let mut digests = Vec::with_capacity(file_count);
-    let mut current = DualHasher::new();
+    let mut current = D::default();
     for slice in slices {
         for &(index, start, end) in &slice.segments {
             while digests.len() < index {
-                digests.push(std::mem::take(&mut current).finalize());
+                digests.push(std::mem::take(&mut current).finish());
             }
             current.update(&slice.data[start..end]);
         }
     }
     while digests.len() < file_count {
-        digests.push(std::mem::take(&mut current).finalize());
+        digests.push(std::mem::take(&mut current).finish());
     }
     digests
 }
@@ -505,36 +550,33 @@ fn write_all_vectored(out: &mut File, mut parts: Vec<std::io::IoSlice<'_>>) -> s
     Ok(())
 }
 
-/// SHA-256 and BLAKE3 of a file in one read: this thread reads and runs SHA-256, a second
-/// thread runs BLAKE3 on the same buffers. The archive is re-read once, from the page
-/// cache, because its first bytes are only known at the end.
+/// SHA-256 and BLAKE3 of a file in one read: one thread reads, one runs each digest over
+/// the same buffers. The archive is re-read once, from the page cache, because its first
+/// bytes are only known at the end.
 fn digest_file(path: &Path) -> Result<Digests, PackError> {
-    const BUFFERS: usize = 4;
-    const BUFFER_SIZE: usize = 1 << 20;
+    const BUFFERS: usize = 32;
+    const BUFFER_SIZE: usize = 128 << 10;
     let mut file = File::open(path).map_err(|e| PackError::io(path, e))?;
-    let (full_tx, full_rx) = bounded::<Vec<u8>>(BUFFERS);
-    let (empty_tx, empty_rx) = bounded::<Vec<u8>>(BUFFERS);
+    let (pool_tx, pool_rx) = bounded::<Vec<u8>>(BUFFERS);
     for _ in 0..BUFFERS {
-        let _ = empty_tx.send(vec![0u8; BUFFER_SIZE]);
+        let _ = pool_tx.send(Vec::with_capacity(BUFFER_SIZE));
     }
+    let (blake_tx, blake_rx) = bounded::<Arc<Slice>>(BUFFERS);
     std::thread::scope(|scope| {
         let blake = scope.spawn(move || {
-            let mut hasher = blake3::Hasher::new();
-            for buffer in full_rx {
-                hasher.update(&buffer);
-                if empty_tx.send(buffer).is_err() {
-                    break;
-                }
+            let mut digest = Blake3Stream::default();
+            for buffer in blake_rx {
+                digest.update(&buffer.data);
             }
-            *hasher.finalize().as_bytes()
+            digest.finish()
         });
-        let mut sha = <sha2::Sha256 as sha2::Digest>::new();
         let mut size = 0u64;
+        let mut sha = Sha256Stream::default();
         let read = (|| {
-            for mut buffer in &empty_rx {
-                buffer.resize(BUFFER_SIZE, 0);
+            for mut data in &pool_rx {
+                data.resize(BUFFER_SIZE, 0);
                 let n = loop {
-                    match file.read(&mut buffer) {
+                    match file.read(&mut data) {
                         Ok(n) => break n,
                         Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                         Err(e) => return Err(PackError::io(path, e)),
@@ -543,22 +585,31 @@ fn digest_file(path: &Path) -> Result<Digests, PackError> {
                 if n == 0 {
                     return Ok(());
                 }
-                buffer.truncate(n);
-                sha2::Digest::update(&mut sha, &buffer);
+                data.truncate(n);
                 size += n as u64;
-                if full_tx.send(buffer).is_err() {
+                let buffer = Arc::new(Slice {
+                    seq: 0,
+                    data,
+                    segments: Vec::new(),
+                    home: pool_tx.clone(),
+                });
+                // SHA-256 right here, while the bytes the read just copied are in this
+                // core's cache.
+                sha.update(&buffer.data);
+                if blake_tx.send(buffer).is_err() {
                     return Err(PackError::Internal("hash thread stopped".into()));
                 }
             }
             Ok(())
         })();
-        drop(full_tx);
+        drop(blake_tx);
+        let sha256 = sha.finish();
         let blake3 = blake
             .join()
             .map_err(|_| PackError::Internal("hash thread panicked".into()))?;
         read?;
         Ok(Digests {
-            sha256: sha2::Digest::finalize(sha).into(),
+            sha256,
             blake3,
             size,
         })

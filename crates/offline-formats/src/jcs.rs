@@ -117,7 +117,7 @@ fn write_line_break(out: &mut Vec<u8>, depth: Option<usize>) {
 /// Writes a JSON string as RFC 8785 §3.2.2.2 says: only `"`, `\` and U+0000..U+001F are
 /// escaped (short forms where JSON has them, else `\u00xx` in lowercase hex); everything
 /// else, including `/`, DEL, U+2028/U+2029 and all non-ASCII, is copied as UTF-8.
-pub(crate) fn write_string(out: &mut Vec<u8>, s: &str) {
+pub fn write_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let bytes = s.as_bytes();
     // Scanning bytes is sound: in UTF-8 every byte below 0x80 is a whole ASCII character.

@@ -77,11 +77,167 @@ impl Document for BundleManifest {
 }
 
 impl BundleManifest {
+    /// The on-disk form, byte for byte what [`crate::jcs::to_pretty_vec`] writes for this
+    /// manifest, but written directly: a manifest of a bundle with many small files is
+    /// written twice per pack, and going through `serde_json::Value` costs a map per file.
+    pub fn to_pretty_json(&self) -> Vec<u8> {
+        let mut w = PrettyWriter {
+            out: Vec::with_capacity(512 + self.files.len() * 400),
+        };
+        w.open(b'{');
+        // Member names in JCS order (all ASCII here, so byte order).
+        if let Some(archive) = &self.archive {
+            w.name(1, "archive", true);
+            w.open(b'{');
+            w.string_member(2, "blake3", &archive.blake3, true);
+            w.string_member(2, "compression", &archive.compression, false);
+            w.string_member(2, "name", &archive.name, false);
+            w.string_member(2, "sha256", &archive.sha256, false);
+            w.number_member(2, "size", archive.size, false);
+            w.close(1, b'}');
+        }
+        w.string_member(1, "bundleId", &self.bundle_id, self.archive.is_none());
+        w.string_member(1, "createdAt", &self.created_at, false);
+        w.name(1, "files", false);
+        if self.files.is_empty() {
+            w.out.extend_from_slice(b"[]");
+        } else {
+            w.open(b'[');
+            for (i, file) in self.files.iter().enumerate() {
+                if i > 0 {
+                    w.out.push(b',');
+                }
+                w.indent(2);
+                w.open(b'{');
+                w.string_member(3, "blake3", &file.blake3, true);
+                w.string_member(3, "mediaType", &file.media_type, false);
+                w.string_member(3, "mode", &file.mode, false);
+                w.string_member(3, "path", &file.path, false);
+                w.string_member(3, "sha256", &file.sha256, false);
+                w.number_member(3, "size", file.size, false);
+                w.close(2, b'}');
+            }
+            w.close(1, b']');
+        }
+        w.string_member(1, "kind", &self.kind, false);
+        w.string_member(1, "merkleRoot", &self.merkle_root, false);
+        w.number_member(1, "mirrorGeneration", self.mirror_generation, false);
+        w.string_member(1, "producer", &self.producer, false);
+        w.string_member(1, "schema", &self.schema, false);
+        w.close(0, b'}');
+        w.out.push(b'\n');
+        w.out
+    }
+
     /// The same manifest without its `archive` member: the bytes embedded in the archive.
     pub fn without_archive(&self) -> Self {
         Self {
             archive: None,
             ..self.clone()
+        }
+    }
+}
+
+/// Writes the pretty on-disk layout (2-space indent, `": "`) member by member.
+struct PrettyWriter {
+    out: Vec<u8>,
+}
+
+impl PrettyWriter {
+    fn open(&mut self, bracket: u8) {
+        self.out.push(bracket);
+    }
+
+    fn close(&mut self, depth: usize, bracket: u8) {
+        self.indent(depth);
+        self.out.push(bracket);
+    }
+
+    fn indent(&mut self, depth: usize) {
+        self.out.push(b'\n');
+        self.out.resize(self.out.len() + 2 * depth, b' ');
+    }
+
+    fn name(&mut self, depth: usize, name: &str, first: bool) {
+        if !first {
+            self.out.push(b',');
+        }
+        self.indent(depth);
+        crate::jcs::write_string(&mut self.out, name);
+        self.out.extend_from_slice(b": ");
+    }
+
+    fn string_member(&mut self, depth: usize, name: &str, value: &str, first: bool) {
+        self.name(depth, name, first);
+        crate::jcs::write_string(&mut self.out, value);
+    }
+
+    fn number_member(&mut self, depth: usize, name: &str, value: u64, first: bool) {
+        self.name(depth, name, first);
+        self.out.extend_from_slice(value.to_string().as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn entry() -> impl Strategy<Value = FileEntry> {
+        (
+            "[a-z0-9/._é\\\"\u{1}-]{1,40}",
+            0u64..(1 << 53),
+            "[0-9a-f]{64}",
+            "[0-9a-f]{64}",
+            prop_oneof![Just("0644".to_owned()), Just("0755".to_owned())],
+            "[a-z]{1,10}/[a-z.+-]{1,20}",
+        )
+            .prop_map(|(path, size, sha256, blake3, mode, media_type)| FileEntry {
+                path,
+                size,
+                sha256,
+                blake3,
+                mode,
+                media_type,
+            })
+    }
+
+    fn manifest() -> impl Strategy<Value = BundleManifest> {
+        (
+            proptest::collection::vec(entry(), 0..8),
+            "[a-zA-Z0-9._-]{1,20}",
+            0u64..(1 << 53),
+            any::<bool>(),
+            "\\PC{0,12}",
+        )
+            .prop_map(|(files, bundle_id, generation, with_archive, producer)| {
+                BundleManifest {
+                    schema: SCHEMA.to_owned(),
+                    bundle_id,
+                    kind: "bootstrap".to_owned(),
+                    mirror_generation: generation,
+                    created_at: "2026-11-01T00:00:00Z".to_owned(),
+                    producer,
+                    merkle_root: format!("sha256:{}", "ab".repeat(32)),
+                    archive: with_archive.then(|| ArchiveInfo {
+                        name: "b.tar.gz".to_owned(),
+                        size: generation,
+                        sha256: "cd".repeat(32),
+                        blake3: "ef".repeat(32),
+                        compression: "gzip".to_owned(),
+                    }),
+                    files,
+                }
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn direct_pretty_form_equals_the_generic_one(m in manifest()) {
+            prop_assert_eq!(
+                String::from_utf8(m.to_pretty_json()).unwrap(),
+                String::from_utf8(crate::jcs::to_pretty_vec(&m).unwrap()).unwrap()
+            );
         }
     }
 }
