@@ -193,16 +193,24 @@ fn inner_manifest(
 /// (hasher or writer) drops it, which bounds memory to the pool size.
 struct Slice {
     seq: u64,
+    /// Always full length (zeroed once when the pool is made), so filling it never
+    /// re-zeroes memory; `len` says how much is used.
     data: Vec<u8>,
+    len: usize,
     /// File content inside `data`: (file index, start, end).
     segments: Vec<(usize, usize, usize)>,
     home: Sender<Vec<u8>>,
 }
 
+impl Slice {
+    fn bytes(&self) -> &[u8] {
+        &self.data[..self.len]
+    }
+}
+
 impl Drop for Slice {
     fn drop(&mut self) {
-        let mut data = std::mem::take(&mut self.data);
-        data.clear();
+        let data = std::mem::take(&mut self.data);
         // The pool is gone only when the reader stopped; then the buffer is just freed.
         let _ = self.home.send(data);
     }
@@ -232,8 +240,7 @@ fn run_pipeline(
     let pool_size = (2 * jobs + 4).min(MAX_SLICES_IN_FLIGHT);
     let (pool_tx, pool_rx) = bounded::<Vec<u8>>(pool_size);
     for _ in 0..pool_size {
-        // Capacity only; the reader fills each buffer up to SLICE_SIZE.
-        let _ = pool_tx.send(Vec::with_capacity(SLICE_SIZE));
+        let _ = pool_tx.send(vec![0u8; SLICE_SIZE]);
     }
     let (work_tx, work_rx) = bounded::<Arc<Slice>>(pool_size);
     let (sha_tx, sha_rx) = bounded::<Arc<Slice>>(pool_size);
@@ -330,15 +337,14 @@ fn read_files(
         let mut remaining = file.size;
         while remaining > 0 {
             let slice = builder.room().ok_or_else(closed)?;
-            let start = slice.data.len();
+            let start = slice.len;
             let want = (SLICE_SIZE - start).min(usize::try_from(remaining).unwrap_or(usize::MAX));
-            slice.data.resize(start + want, 0);
             let (n, at_end) = match handle.read(&mut slice.data[start..start + want]) {
                 Ok(n) => (n, n == 0),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => (0, false),
                 Err(e) => return Err(PackError::io(&file.source, e)),
             };
-            slice.data.truncate(start + n);
+            slice.len = start + n;
             if at_end {
                 // End of file before the planned size: the file shrank while packing.
                 return Err(PackError::Changed {
@@ -383,11 +389,7 @@ struct SliceBuilder<'a> {
 impl SliceBuilder<'_> {
     /// The slice being filled, with room for at least one byte; ships a full one first.
     fn room(&mut self) -> Option<&mut Slice> {
-        if self
-            .current
-            .as_ref()
-            .is_some_and(|s| s.data.len() >= SLICE_SIZE)
-        {
+        if self.current.as_ref().is_some_and(|s| s.len >= SLICE_SIZE) {
             self.ship()?;
         }
         if self.current.is_none() {
@@ -395,6 +397,7 @@ impl SliceBuilder<'_> {
             self.current = Some(Slice {
                 seq: self.next_seq,
                 data,
+                len: 0,
                 segments: Vec::new(),
                 home: self.home.clone(),
             });
@@ -406,8 +409,10 @@ impl SliceBuilder<'_> {
     fn append(&mut self, mut bytes: &[u8]) -> Option<()> {
         while !bytes.is_empty() {
             let slice = self.room()?;
-            let n = (SLICE_SIZE - slice.data.len()).min(bytes.len());
-            slice.data.extend_from_slice(&bytes[..n]);
+            let start = slice.len;
+            let n = (SLICE_SIZE - start).min(bytes.len());
+            slice.data[start..start + n].copy_from_slice(&bytes[..n]);
+            slice.len = start + n;
             bytes = &bytes[n..];
         }
         Some(())
@@ -489,10 +494,10 @@ fn compress_slices(
     for slice in work {
         let mut bytes = spare.try_recv().unwrap_or_default();
         bytes.clear();
-        let stored = if encoder.deflate_into(&slice.data, &mut bytes) {
+        let stored = if encoder.deflate_into(slice.bytes(), &mut bytes) {
             None
         } else {
-            Some(gzip::StoredMember::new(&slice.data))
+            Some(gzip::StoredMember::new(slice.bytes()))
         };
         let member = Member {
             seq: slice.seq,
@@ -519,7 +524,7 @@ fn write_members(
         while let Some(member) = waiting.remove(&next) {
             match &member.stored {
                 None => out.write_all(&member.bytes),
-                Some(framing) => write_all_vectored(out, framing.io_slices(&member.input.data)),
+                Some(framing) => write_all_vectored(out, framing.io_slices(member.input.bytes())),
             }
             .map_err(|e| PackError::io(out_path, e))?;
             let Member { bytes, .. } = member;
@@ -559,14 +564,14 @@ fn digest_file(path: &Path) -> Result<Digests, PackError> {
     let mut file = File::open(path).map_err(|e| PackError::io(path, e))?;
     let (pool_tx, pool_rx) = bounded::<Vec<u8>>(BUFFERS);
     for _ in 0..BUFFERS {
-        let _ = pool_tx.send(Vec::with_capacity(BUFFER_SIZE));
+        let _ = pool_tx.send(vec![0u8; BUFFER_SIZE]);
     }
     let (blake_tx, blake_rx) = bounded::<Arc<Slice>>(BUFFERS);
     std::thread::scope(|scope| {
         let blake = scope.spawn(move || {
             let mut digest = Blake3Stream::default();
             for buffer in blake_rx {
-                digest.update(&buffer.data);
+                digest.update(buffer.bytes());
             }
             digest.finish()
         });
@@ -574,7 +579,6 @@ fn digest_file(path: &Path) -> Result<Digests, PackError> {
         let mut sha = Sha256Stream::default();
         let read = (|| {
             for mut data in &pool_rx {
-                data.resize(BUFFER_SIZE, 0);
                 let n = loop {
                     match file.read(&mut data) {
                         Ok(n) => break n,
@@ -585,17 +589,17 @@ fn digest_file(path: &Path) -> Result<Digests, PackError> {
                 if n == 0 {
                     return Ok(());
                 }
-                data.truncate(n);
                 size += n as u64;
                 let buffer = Arc::new(Slice {
                     seq: 0,
                     data,
+                    len: n,
                     segments: Vec::new(),
                     home: pool_tx.clone(),
                 });
                 // SHA-256 right here, while the bytes the read just copied are in this
                 // core's cache.
-                sha.update(&buffer.data);
+                sha.update(buffer.bytes());
                 if blake_tx.send(buffer).is_err() {
                     return Err(PackError::Internal("hash thread stopped".into()));
                 }
