@@ -57,6 +57,7 @@ impl MemberEncoder {
     }
 
     /// Encodes one slice of the tar stream as a complete gzip member appended to `out`.
+    #[cfg(test)]
     pub fn encode(&mut self, slice: &[u8], out: &mut Vec<u8>) {
         if !self.deflate_into(slice, out) {
             out.extend_from_slice(&HEADER);
@@ -203,8 +204,8 @@ pub fn write_stored(bytes: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// A whole gzip member made of stored blocks (used for the embedded manifest, whose
-/// compressed size must be known before its content is).
+/// A whole gzip member made of stored blocks, copied into one buffer.
+#[cfg(test)]
 pub fn stored_member(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(stored_member_len(bytes.len()));
     out.extend_from_slice(&HEADER);

@@ -143,8 +143,13 @@ fn pack_bundle(
     if let Some(bar) = &bar {
         bar.0.finish_and_clear();
     }
-    let packed = packed?;
-    let manifest = &packed.manifest.clone();
+    let pack::Packed {
+        manifest,
+        content_bytes,
+        archive: staged_archive,
+    } = packed?;
+    drop(files);
+    let manifest = &manifest;
     let manifest_json = manifest.to_pretty_json();
     let archive = manifest
         .archive
@@ -176,7 +181,7 @@ fn pack_bundle(
         staged.push(output::stage(path, text.as_bytes())?);
     }
     // Every output is complete on disk; only now does anything replace the previous run's.
-    packed.archive.commit()?;
+    staged_archive.commit()?;
     for side in staged {
         side.commit()?;
     }
@@ -191,7 +196,7 @@ fn pack_bundle(
             } else {
                 "files"
             },
-            human_bytes(packed.content_bytes),
+            human_bytes(content_bytes),
             settings.output.display(),
             human_bytes(archive.size),
             &archive.sha256[..16],

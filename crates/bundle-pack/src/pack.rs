@@ -81,16 +81,18 @@ pub fn pack(
         };
         files.len()
     ];
-    let placeholder_json = inner_manifest(settings, files, &placeholder).to_pretty_json();
+    let manifest_len = inner_manifest(settings, files, &placeholder)
+        .to_pretty_json()
+        .len();
+    drop(placeholder);
     let manifest_meta = EntryMeta {
         path: ENTRY_NAME,
-        size: placeholder_json.len() as u64,
+        size: manifest_len as u64,
         mode: 0o644,
         mtime: settings.mtime,
     };
-    let manifest_tar_len = tar_stream::header_len(&manifest_meta)
-        + placeholder_json.len()
-        + tar_stream::padding(placeholder_json.len() as u64);
+    let header_len = tar_stream::header_len(&manifest_meta);
+    let manifest_tar_len = header_len + manifest_len + tar_stream::padding(manifest_len as u64);
     let reserved = gzip::stored_member_len(manifest_tar_len) as u64;
 
     let mut temp = output::temp_beside(output)?;
@@ -102,29 +104,35 @@ pub fn pack(
     let digests = run_pipeline(settings, files, temp.as_file_mut(), &temp_path, progress)?;
 
     let inner = inner_manifest(settings, files, &digests);
-    let manifest_json = inner.to_pretty_json();
-    if manifest_json.len() != placeholder_json.len() {
-        return Err(PackError::Internal(format!(
-            "manifest is {} bytes, {} were reserved",
-            manifest_json.len(),
-            placeholder_json.len()
-        )));
-    }
+    drop(digests);
+    // The tar entry in one buffer (header, JSON, padding), written as stored blocks
+    // straight from it: a manifest of many files is large, so it is not copied again.
     let mut manifest_tar = Vec::with_capacity(manifest_tar_len);
     tar_stream::write_header(&mut manifest_tar, &manifest_meta);
-    manifest_tar.extend_from_slice(&manifest_json);
-    manifest_tar.resize(manifest_tar_len, 0);
-    let member = gzip::stored_member(&manifest_tar);
-    if member.len() as u64 != reserved {
+    inner.write_pretty_json(&mut manifest_tar);
+    if manifest_tar.len() != header_len + manifest_len {
         return Err(PackError::Internal(format!(
-            "manifest member is {} bytes, {reserved} were reserved",
-            member.len()
+            "manifest is {} bytes, {manifest_len} were reserved",
+            manifest_tar.len() - header_len
         )));
     }
+    manifest_tar.resize(manifest_tar_len, 0);
+    let framing = gzip::StoredMember::new(&manifest_tar);
     let file = temp.as_file_mut();
     file.seek(SeekFrom::Start(0))
-        .and_then(|_| file.write_all(&member))
-        .map_err(|e| PackError::io(&temp_path, e))?;
+        .and_then(|_| write_all_vectored(file, framing.io_slices(&manifest_tar)))
+        .and_then(|()| file.stream_position())
+        .map_err(|e| PackError::io(&temp_path, e))
+        .and_then(|end| {
+            if end == reserved {
+                Ok(())
+            } else {
+                Err(PackError::Internal(format!(
+                    "manifest member is {end} bytes, {reserved} were reserved"
+                )))
+            }
+        })?;
+    drop(manifest_tar);
 
     // Flushing to disk and hashing the finished archive both only read it: run them side
     // by side so the flush costs no wall time.

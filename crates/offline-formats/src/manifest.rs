@@ -81,9 +81,14 @@ impl BundleManifest {
     /// manifest, but written directly: a manifest of a bundle with many small files is
     /// written twice per pack, and going through `serde_json::Value` costs a map per file.
     pub fn to_pretty_json(&self) -> Vec<u8> {
-        let mut w = PrettyWriter {
-            out: Vec::with_capacity(512 + self.files.len() * 400),
-        };
+        let mut out = Vec::with_capacity(512 + self.files.len() * 400);
+        self.write_pretty_json(&mut out);
+        out
+    }
+
+    /// Appends [`BundleManifest::to_pretty_json`]'s bytes to `out`.
+    pub fn write_pretty_json(&self, out: &mut Vec<u8>) {
+        let mut w = PrettyWriter { out };
         w.open(b'{');
         // Member names in JCS order (all ASCII here, so byte order).
         if let Some(archive) = &self.archive {
@@ -126,7 +131,6 @@ impl BundleManifest {
         w.string_member(1, "schema", &self.schema, false);
         w.close(0, b'}');
         w.out.push(b'\n');
-        w.out
     }
 
     /// The same manifest without its `archive` member: the bytes embedded in the archive.
@@ -139,11 +143,11 @@ impl BundleManifest {
 }
 
 /// Writes the pretty on-disk layout (2-space indent, `": "`) member by member.
-struct PrettyWriter {
-    out: Vec<u8>,
+struct PrettyWriter<'a> {
+    out: &'a mut Vec<u8>,
 }
 
-impl PrettyWriter {
+impl PrettyWriter<'_> {
     fn open(&mut self, bracket: u8) {
         self.out.push(bracket);
     }
@@ -163,13 +167,13 @@ impl PrettyWriter {
             self.out.push(b',');
         }
         self.indent(depth);
-        crate::jcs::write_string(&mut self.out, name);
+        crate::jcs::write_string(self.out, name);
         self.out.extend_from_slice(b": ");
     }
 
     fn string_member(&mut self, depth: usize, name: &str, value: &str, first: bool) {
         self.name(depth, name, first);
-        crate::jcs::write_string(&mut self.out, value);
+        crate::jcs::write_string(self.out, value);
     }
 
     fn number_member(&mut self, depth: usize, name: &str, value: u64, first: bool) {
