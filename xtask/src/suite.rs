@@ -14,8 +14,8 @@ Checks that the system tools the tests drive are installed, then runs
   cargo fmt --all -- --check
   cargo clippy --workspace --all-targets -- -D warnings
   cargo build --workspace --bins   (the end-to-end tests in tests/ run the built tools)
-  cargo nextest run --workspace   (or `cargo test --workspace` without cargo-nextest)
   cargo test --workspace --doc    (only with nextest, which does not run doctests)
+  cargo nextest run --workspace   (or `cargo test --workspace` without cargo-nextest)
 On a fresh Debian machine, `.ci/run` installs the system tools first.
 ";
 
@@ -76,8 +76,9 @@ pub fn run(mut args: Args) -> Result<ExitCode> {
         vec!["build", "--workspace", "--bins"],
     ];
     if nextest {
-        steps.push(vec!["nextest", "run", "--workspace"]);
+        // Doctests first, so that the run ends on nextest's summary of every test.
         steps.push(vec!["test", "--workspace", "--doc"]);
+        steps.push(vec!["nextest", "run", "--workspace"]);
     } else {
         println!("(cargo-nextest is not installed: using `cargo test`)");
         steps.push(vec!["test", "--workspace"]);
