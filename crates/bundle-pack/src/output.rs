@@ -64,9 +64,13 @@ pub fn temp_beside(target: &Path) -> Result<NamedTempFile, PackError> {
         .prefix(&format!(".{name}."))
         .suffix(".partial")
         .tempfile_in(folder)
-        // tempfile's own message names the random temporary path, which means nothing to
-        // the user; name the folder instead.
-        .map_err(|e| PackError::io(folder, std::io::Error::from(e.kind())))?;
+        // tempfile's message ends with the random temporary path, which means nothing to
+        // the user; keep the system's reason and name the folder instead.
+        .map_err(|e| {
+            let text = e.to_string();
+            let reason = text.split(" at path ").next().unwrap_or(&text).to_owned();
+            PackError::io(folder, std::io::Error::new(e.kind(), reason))
+        })?;
     register_partial(temp.path());
     Ok(temp)
 }
