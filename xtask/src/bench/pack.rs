@@ -15,7 +15,7 @@ use std::process::ExitCode;
 const HELP: &str = "\
 cargo xtask bench pack: bundle-pack vs `tar | pigz -6` on the reference corpus
 
-usage: cargo xtask bench pack [--scale F] [--runs N] [--json FILE]
+usage: cargo xtask bench pack [--scale F] [--runs N] [--json FILE] [--level L]
 
 Makes the corpus with ../shared/bench/make-corpus (or $OFFLINE_OPS_SHARED/bench/make-corpus),
 cached in target/bench-corpus/scale-<F>/, builds bundle-pack in release mode, then runs
@@ -26,6 +26,8 @@ alternating:
     | pigz -6 > target/bench-out/ref.tar.gz
 and prints the medians against the bars: wall <= 0.25 x the pipeline, output <= 1.02 x its
 size, peak RSS <= 128 MiB. Exits 0 whether or not a bar is met (it prints FAIL).
+--level L passes `--level L` to bundle-pack (default: its own default, auto), to see what
+another compression level costs; the bars are defined for the default.
 
 ";
 
@@ -43,6 +45,7 @@ pub fn run(mut args: Args) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let options = Options::parse(&mut args)?;
+    let level = args.value("--level")?;
     args.finish()?;
 
     measure::require_gnu_time()?;
@@ -69,17 +72,21 @@ pub fn run(mut args: Args) -> Result<ExitCode> {
     let pack_out = out.join("pack.tar.gz");
     let ref_out = out.join("ref.tar.gz");
 
+    let mut pack_args: Vec<std::ffi::OsString> = vec![
+        "--input".into(),
+        corpus.dir.clone().into(),
+        "--bundle-id".into(),
+        "bench".into(),
+        "-o".into(),
+        pack_out.clone().into(),
+    ];
+    if let Some(level) = &level {
+        pack_args.extend(["--level".into(), level.into()]);
+    }
     let pack = Job {
         label: "bundle-pack".into(),
         program: workspace::release_binary("bundle-pack").into(),
-        args: vec![
-            "--input".into(),
-            corpus.dir.clone().into(),
-            "--bundle-id".into(),
-            "bench".into(),
-            "-o".into(),
-            pack_out.clone().into(),
-        ],
+        args: pack_args,
         rss: true,
     };
     let reference = Job {
