@@ -10,11 +10,18 @@ use e2e_tests::{
     assert_invalid_at, assert_valid, compile, load_schema, read_json, schema_dir, schema_files,
     validation_errors, workspace_root,
 };
+use ed25519_dalek::{Signer as _, SigningKey};
 use offline_formats::aoc_report::{self, AocCounts, AocReport, Violation, Window};
+use offline_formats::approval::{self, Approval};
 use offline_formats::digest::{digest_reader, sha256, sha256_prefixed};
 use offline_formats::envelope::{Envelope, Signature};
+use offline_formats::keys::encode_public_key_pem;
 use offline_formats::manifest::{self, ArchiveInfo, BundleManifest, FileEntry};
 use offline_formats::schema::Document;
+use offline_formats::threshold::{
+    self, encode_signature, verify_envelope, FailedSignature, FailureReason, ProblemKind,
+    ThresholdReport,
+};
 use offline_formats::trust::{self, TrustKey, TrustRoot};
 use offline_formats::verify_report::{self, Failure, FailureKind, VerifyCounts, VerifyReport};
 use serde::Serialize;
@@ -28,6 +35,8 @@ const TRUST: &str = "trust-root.v1.schema.json";
 const VERIFY: &str = "verify-report.v1.schema.json";
 const AOC: &str = "aoc-report.v1.schema.json";
 const VIOLATION: &str = "aoc-violation.v1.schema.json";
+const THRESHOLD: &str = "threshold-report.v1.schema.json";
+const APPROVAL: &str = "approval.v1.schema.json";
 
 const ID_BASE: &str = "https://stellaops.invalid/schemas/";
 const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
@@ -44,6 +53,27 @@ const ALL_KINDS: [FailureKind; 10] = [
     FailureKind::Stale,
     FailureKind::Rollback,
     FailureKind::Mode,
+];
+
+/// Every reason a signature entry can fail to count, in declaration order.
+const ALL_REASONS: [FailureReason; 9] = [
+    FailureReason::BadBase64,
+    FailureReason::BadLength,
+    FailureReason::BadSignature,
+    FailureReason::UnknownKey,
+    FailureReason::Revoked,
+    FailureReason::NotYetValid,
+    FailureReason::ExpiredKey,
+    FailureReason::DuplicateKey,
+    FailureReason::WrongPayloadType,
+];
+
+/// Every problem kind of a threshold report, in declaration order.
+const ALL_PROBLEMS: [ProblemKind; 4] = [
+    ProblemKind::ThresholdNotMet,
+    ProblemKind::WrongPayloadType,
+    ProblemKind::RootExpired,
+    ProblemKind::RootNotSelfSigned,
 ];
 
 // ---------------------------------------------------------------------------------------
@@ -349,6 +379,91 @@ fn with_member(object: &Value, pointer: &str, name: &str, value: Value) -> Value
     copy
 }
 
+/// 2026-06-01T00:00:00Z.
+const NOW: i64 = 1_780_272_000;
+
+fn signing_key(seed: u8) -> SigningKey {
+    SigningKey::from_bytes(&[seed; 32])
+}
+
+/// A 2-of-3 root of real Ed25519 keys (seeds 11, 12, 13) and a revoked fourth (14).
+fn signing_root() -> TrustRoot {
+    let key = |keyid: &str, owner: &str, seed: u8, revoked: bool| TrustKey {
+        keyid: keyid.to_owned(),
+        public_key: encode_public_key_pem(&signing_key(seed).verifying_key()),
+        owner: owner.to_owned(),
+        not_before: "2026-01-01T00:00:00Z".to_owned(),
+        not_after: "2027-01-01T00:00:00Z".to_owned(),
+        revoked,
+    };
+    TrustRoot {
+        schema: trust::SCHEMA.to_owned(),
+        version: 4,
+        expires: "2026-12-31T23:59:59Z".to_owned(),
+        threshold: 2,
+        keys: vec![
+            key("alice-2026", "alice@release.example", 11, false),
+            key("bob-2026", "bob@release.example", 12, false),
+            key("carol-2026", "carol@release.example", 13, false),
+            key("mallory-2025", "former approver", 14, true),
+        ],
+    }
+}
+
+/// The published manifest in an envelope signed by the given (keyid, seed) pairs.
+fn signed_envelope(signers: &[(&str, u8)]) -> Envelope {
+    let payload = offline_formats::jcs::to_canonical_vec(&published_manifest()).expect("JCS");
+    let mut envelope = Envelope::new(manifest::PAYLOAD_TYPE, &payload);
+    let signed = envelope.signed_bytes().expect("payload decodes");
+    envelope.signatures = signers
+        .iter()
+        .map(|(keyid, seed)| Signature {
+            keyid: (*keyid).to_owned(),
+            sig: encode_signature(&signing_key(*seed).sign(&signed)),
+        })
+        .collect();
+    envelope
+}
+
+fn report_for(signers: &[(&str, u8)]) -> ThresholdReport {
+    verify_envelope(
+        &signed_envelope(signers),
+        &signing_root(),
+        manifest::PAYLOAD_TYPE,
+        NOW,
+    )
+    .expect("inputs are usable")
+}
+
+/// Alice twice, mallory (revoked) and a stranger: 1 of 2, three entries not counted.
+fn failing_threshold_report() -> ThresholdReport {
+    let report = report_for(&[
+        ("alice-2026", 11),
+        ("alice-laptop", 11),
+        ("mallory-2025", 14),
+        ("eve", 99),
+    ]);
+    assert!(!report.ok);
+    report
+}
+
+fn passing_threshold_report() -> ThresholdReport {
+    let report = report_for(&[("alice-2026", 11), ("carol-2026", 13)]);
+    assert!(report.ok);
+    report
+}
+
+fn approval() -> Approval {
+    let envelope = signed_envelope(&[("alice-2026", 11)]);
+    let signed = envelope.signed_bytes().expect("payload decodes");
+    Approval::for_envelope(
+        &envelope,
+        "bob-2026",
+        encode_signature(&signing_key(12).sign(&signed)),
+    )
+    .expect("payload decodes")
+}
+
 // ---------------------------------------------------------------------------------------
 // The schemas themselves.
 
@@ -356,7 +471,7 @@ fn with_member(object: &Value, pointer: &str, name: &str, value: Value) -> Value
 fn every_published_format_has_a_schema() {
     assert_eq!(
         schema_files(),
-        [AOC, VIOLATION, MANIFEST, ENVELOPE, TRUST, VERIFY],
+        [AOC, VIOLATION, APPROVAL, MANIFEST, ENVELOPE, THRESHOLD, TRUST, VERIFY],
         "docs/schemas/ holds exactly these schemas: give a new one its tests here"
     );
 }
@@ -417,7 +532,7 @@ fn signed_documents_close_every_object() {
             }
         }
     }
-    for name in [MANIFEST, ENVELOPE, TRUST] {
+    for name in [MANIFEST, ENVELOPE, TRUST, APPROVAL] {
         walk(name, "#", &load_schema(name));
     }
 }
@@ -433,12 +548,29 @@ fn failure_kind_enum_matches_the_rust_type() {
 }
 
 #[test]
+fn threshold_report_enums_match_the_rust_types() {
+    let schema = load_schema(THRESHOLD);
+    let reasons: Vec<Value> = ALL_REASONS.iter().map(to_value).collect();
+    assert_eq!(
+        schema["$defs"]["failure"]["properties"]["reason"]["enum"],
+        Value::Array(reasons)
+    );
+    let kinds: Vec<Value> = ALL_PROBLEMS.iter().map(to_value).collect();
+    assert_eq!(
+        schema["$defs"]["problem"]["properties"]["kind"]["enum"],
+        Value::Array(kinds)
+    );
+}
+
+#[test]
 fn schema_consts_match_the_rust_types() {
     let cases = [
         (MANIFEST, BundleManifest::schema_id()),
         (TRUST, TrustRoot::schema_id()),
         (VERIFY, VerifyReport::schema_id()),
         (AOC, AocReport::schema_id()),
+        (THRESHOLD, ThresholdReport::schema_id()),
+        (APPROVAL, Approval::schema_id()),
     ];
     for (name, id) in cases {
         assert_eq!(
@@ -448,6 +580,8 @@ fn schema_consts_match_the_rust_types() {
         );
     }
     assert_eq!(manifest::SCHEMA, BundleManifest::schema_id());
+    assert_eq!(threshold::SCHEMA, ThresholdReport::schema_id());
+    assert_eq!(approval::SCHEMA, Approval::schema_id());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -563,6 +697,72 @@ fn passing_verify_report_validates() {
     let value = to_value(&passing_verify_report());
     assert!(value.get("failures").is_none());
     assert_valid(VERIFY, &value);
+}
+
+#[test]
+fn failing_threshold_report_validates() {
+    let report = failing_threshold_report();
+    let value = to_value(&report);
+    assert_eq!(value["valid"], 1);
+    let reasons: Vec<&str> = value["failed"]
+        .as_array()
+        .expect("failed")
+        .iter()
+        .filter_map(|f| f["reason"].as_str())
+        .collect();
+    assert_eq!(reasons, ["duplicate-key", "revoked", "unknown-key"]);
+    assert_eq!(value["problems"][0]["kind"], "threshold-not-met");
+    assert_eq!(value["missing"].as_array().map(Vec::len), Some(2));
+    assert_valid(THRESHOLD, &value);
+}
+
+#[test]
+fn passing_threshold_report_validates() {
+    let value = to_value(&passing_threshold_report());
+    assert!(
+        value.get("problems").is_none(),
+        "ok reports carry no problems"
+    );
+    assert_eq!(value["failed"], json!([]), "empty lists are still written");
+    assert_valid(THRESHOLD, &value);
+}
+
+#[test]
+fn threshold_report_with_every_reason_and_problem_validates() {
+    let mut report = failing_threshold_report();
+    report.failed = ALL_REASONS
+        .iter()
+        .enumerate()
+        .map(|(index, &reason)| FailedSignature {
+            index,
+            keyid: if index % 2 == 0 {
+                String::new()
+            } else {
+                "x".to_owned()
+            },
+            reason,
+            fingerprint: (index % 3 == 0).then(|| sha256_prefixed(&sha256(b"key"))),
+        })
+        .collect();
+    for kind in ALL_PROBLEMS {
+        if !report.has_problem(kind) {
+            report.add_problem(kind, format!("{kind:?}"));
+        }
+    }
+    let value = to_value(&report);
+    assert_eq!(value["problems"].as_array().map(Vec::len), Some(4));
+    assert!(
+        value["failed"][0].get("keyid").is_none(),
+        "an empty keyid is omitted"
+    );
+    assert_valid(THRESHOLD, &value);
+}
+
+#[test]
+fn approval_validates() {
+    let value = to_value(&approval());
+    assert_eq!(value["schema"], approval::SCHEMA);
+    assert_valid(APPROVAL, &value);
 }
 
 #[test]
@@ -913,6 +1113,59 @@ fn aoc_schemas_refuse_malformed_reports_and_violations() {
 }
 
 #[test]
+fn threshold_report_schema_refuses_malformed_reports() {
+    let good = to_value(&failing_threshold_report());
+    let cases = [
+        ("/failed/0/reason", json!("tampered")),
+        ("/failed/0/index", json!(-1)),
+        ("/payloadDigest", json!(hex64('a'))),
+        (
+            "/signedBy/0/fingerprint",
+            json!(format!("sha256:{}", hex64('A'))),
+        ),
+        ("/problems/0/kind", json!("ThresholdNotMet")),
+        ("/threshold", json!(0)),
+        ("/root/expires", json!("2026-12-31")),
+        ("/schema", json!("stellaops.threshold-report/v2")),
+    ];
+    for (pointer, value) in cases {
+        assert_invalid_at(THRESHOLD, &with(&good, pointer, value), pointer);
+    }
+    // The verdict and the problems must agree.
+    assert_invalid_at(THRESHOLD, &with(&good, "/ok", json!(true)), "");
+    let passing = to_value(&passing_threshold_report());
+    assert_invalid_at(THRESHOLD, &with(&passing, "/ok", json!(false)), "");
+    for member in ["signedBy", "failed", "missing", "payloadDigest"] {
+        let mut bad = passing.clone();
+        bad.as_object_mut().expect("object").remove(member);
+        assert_invalid_at(THRESHOLD, &bad, "");
+    }
+}
+
+#[test]
+fn approval_schema_refuses_malformed_approvals() {
+    let good = to_value(&approval());
+    let cases = [
+        ("/payloadDigest", json!(hex64('a'))),
+        ("/sig", json!(base64(&[1; 63]))),
+        ("/sig", json!(base64(&[1; 65]))),
+        ("/keyid", json!("")),
+        ("/schema", json!("stellaops.approval/v2")),
+    ];
+    for (pointer, value) in cases {
+        assert_invalid_at(APPROVAL, &with(&good, pointer, value), pointer);
+    }
+    assert_invalid_at(
+        APPROVAL,
+        &with_member(&good, "", "publicKey", json!("x")),
+        "",
+    );
+    let mut no_sig = good.clone();
+    no_sig.as_object_mut().expect("object").remove("sig");
+    assert_invalid_at(APPROVAL, &no_sig, "");
+}
+
+#[test]
 fn reports_accept_members_added_by_later_minor_versions() {
     // Reports are not signed: a v1 reader must ignore what it does not know.
     let verify = with_member(
@@ -929,6 +1182,15 @@ fn reports_accept_members_added_by_later_minor_versions() {
         json!("hint"),
     );
     assert_valid(AOC, &aoc);
+    let threshold = with_member(
+        &to_value(&failing_threshold_report()),
+        "/failed/0",
+        "detail",
+        json!("x"),
+    );
+    assert_valid(THRESHOLD, &threshold);
+    let bytes = serde_json::to_vec(&threshold).expect("serializes");
+    ThresholdReport::from_json_slice(&bytes).expect("the reader ignores unknown members");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -952,6 +1214,9 @@ fn documents_round_trip_through_the_readers() {
     round_trip(&passing_verify_report());
     round_trip(&aoc_report());
     round_trip(&clean_aoc_report());
+    round_trip(&failing_threshold_report());
+    round_trip(&passing_threshold_report());
+    round_trip(&approval());
     for envelope in [unsigned_envelope(), twice_signed_envelope()] {
         let bytes = serde_json::to_vec(&envelope).expect("envelope serializes");
         assert_eq!(

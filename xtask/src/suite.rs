@@ -32,6 +32,8 @@ const REQUIRED_TOOLS: &[(&str, &str)] = &[
     ("unshare", "util-linux"),
     ("mkfifo", "coreutils"),
     ("mknod", "coreutils"),
+    ("openssl", "openssl"),
+    ("signify-openbsd", "signify-openbsd"),
 ];
 
 pub fn run(mut args: Args) -> Result<ExitCode> {

@@ -41,4 +41,13 @@ pub enum FormatError {
     /// Base64 in an envelope does not decode.
     #[error("{field}: invalid base64")]
     InvalidBase64 { field: &'static str },
+    /// A public key is not a usable Ed25519 key.
+    #[error("public key: {reason}")]
+    InvalidPublicKey { reason: String },
+    /// A trust root breaks a rule its schema cannot express.
+    #[error("trust root: {reason}")]
+    InvalidTrustRoot { reason: String },
+    /// An envelope carries more signatures than a verifier will try.
+    #[error("DSSE envelope: {count} signatures (at most {max} are read)")]
+    TooManySignatures { count: usize, max: usize },
 }

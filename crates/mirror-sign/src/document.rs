@@ -1,0 +1,194 @@
+//! Reading the documents `mirror-sign` signs and verifies: a manifest or trust root to wrap in
+//! a new envelope, or an envelope to add a signature to, with the payload checked to be the
+//! document its payloadType names.
+
+use crate::error::SignError;
+use offline_formats::envelope::Envelope;
+use offline_formats::jcs;
+use offline_formats::manifest::{self, BundleManifest};
+use offline_formats::schema::Document as _;
+use offline_formats::threshold::check_trust_root;
+use offline_formats::trust::{self, TrustRoot};
+use serde_json::Value;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Largest document read. A manifest of 20,000 files is a few MiB; this bound only stops a
+/// runaway input from exhausting memory.
+pub const MAX_DOCUMENT: u64 = 256 * 1024 * 1024;
+
+/// What was read on stdin (or from a file).
+#[derive(Debug)]
+pub enum Input {
+    /// A manifest or trust root: its payloadType and canonical (JCS) bytes.
+    Document {
+        payload_type: &'static str,
+        payload: Vec<u8>,
+    },
+    /// An envelope whose payload is a known document.
+    Envelope(Envelope),
+}
+
+/// The name used for a path in messages: `<stdin>` for `-`.
+pub fn display_name(path: &Path) -> PathBuf {
+    if path.as_os_str() == "-" {
+        PathBuf::from("<stdin>")
+    } else {
+        path.to_owned()
+    }
+}
+
+/// Reads a whole document from `path` (`-` is stdin), at most [`MAX_DOCUMENT`] bytes.
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>, SignError> {
+    let name = display_name(path);
+    let mut bytes = Vec::new();
+    let read = if path.as_os_str() == "-" {
+        std::io::stdin()
+            .lock()
+            .take(MAX_DOCUMENT + 1)
+            .read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(MAX_DOCUMENT + 1).read_to_end(&mut bytes))
+    };
+    read.map_err(|e| SignError::io(&name, e))?;
+    if bytes.len() as u64 > MAX_DOCUMENT {
+        return Err(SignError::document(
+            &name,
+            format!(
+                "larger than {} MiB: not a document mirror-sign reads",
+                MAX_DOCUMENT >> 20
+            ),
+        ));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        let hint = if path.as_os_str() == "-" {
+            "empty input: pipe a manifest or envelope into stdin"
+        } else {
+            "empty file (a shell redirection `> FILE` empties FILE before the command reads it; write to another file or use -o)"
+        };
+        return Err(SignError::document(&name, hint));
+    }
+    Ok(bytes)
+}
+
+/// Reads a manifest, trust root or envelope.
+pub fn read_input(path: &Path) -> Result<Input, SignError> {
+    let name = display_name(path);
+    let bytes = read_bytes(path)?;
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| SignError::document(&name, format!("not JSON: {e}")))?;
+    let Some(object) = value.as_object() else {
+        return Err(SignError::document(&name, "not a JSON object"));
+    };
+    if object.contains_key("payloadType") {
+        let envelope =
+            Envelope::from_json_slice(&bytes).map_err(|e| SignError::format(&name, e))?;
+        check_envelope_payload(&name, &envelope)?;
+        return Ok(Input::Envelope(envelope));
+    }
+    let Some(schema) = object.get("schema").and_then(Value::as_str) else {
+        return Err(SignError::document(
+            &name,
+            "neither a document with a `schema` member nor an envelope with a `payloadType`",
+        ));
+    };
+    let name_part = schema.rsplit_once('/').map_or(schema, |(n, _)| n);
+    match name_part {
+        "stellaops.bundle" => {
+            let manifest =
+                BundleManifest::from_json_value(value).map_err(|e| SignError::format(&name, e))?;
+            let payload = jcs::to_canonical_vec(&manifest).map_err(|e| SignError::format(&name, e))?;
+            Ok(Input::Document {
+                payload_type: manifest::PAYLOAD_TYPE,
+                payload,
+            })
+        }
+        "stellaops.trust" => {
+            let root = TrustRoot::from_json_value(value).map_err(|e| SignError::format(&name, e))?;
+            check_trust_root(&root).map_err(|e| SignError::format(&name, e))?;
+            let payload = jcs::to_canonical_vec(&root).map_err(|e| SignError::format(&name, e))?;
+            Ok(Input::Document {
+                payload_type: trust::PAYLOAD_TYPE,
+                payload,
+            })
+        }
+        _ => Err(SignError::document(
+            &name,
+            format!(
+                "schema `{schema}`: mirror-sign signs bundle manifests (`{}`) and trust roots (`{}`)",
+                manifest::SCHEMA,
+                trust::SCHEMA
+            ),
+        )),
+    }
+}
+
+/// Reads an envelope (refusing a bare manifest) for `approve` and `combine`.
+pub fn read_envelope(path: &Path, what: &str) -> Result<Envelope, SignError> {
+    match read_input(path)? {
+        Input::Envelope(envelope) => Ok(envelope),
+        Input::Document { .. } => Err(SignError::document(
+            display_name(path),
+            format!("is a manifest, not an envelope; {what} needs an envelope (make one with `mirror-sign sign`)"),
+        )),
+    }
+}
+
+/// Checks that an envelope to be signed carries a payloadType this tool signs and that its
+/// payload is a valid document of that type: an approver never signs bytes nobody can read.
+fn check_envelope_payload(name: &Path, envelope: &Envelope) -> Result<(), SignError> {
+    let payload = envelope
+        .payload_bytes()
+        .map_err(|e| SignError::format(name, e))?;
+    match envelope.payload_type.as_str() {
+        manifest::PAYLOAD_TYPE => {
+            BundleManifest::from_json_slice(&payload)
+                .map_err(|e| SignError::document(name, format!("envelope payload: {e}")))?;
+        }
+        trust::PAYLOAD_TYPE => {
+            let root = TrustRoot::from_json_slice(&payload)
+                .map_err(|e| SignError::document(name, format!("envelope payload: {e}")))?;
+            check_trust_root(&root)
+                .map_err(|e| SignError::document(name, format!("envelope payload: {e}")))?;
+        }
+        other => {
+            return Err(SignError::document(
+                name,
+                format!(
+                    "payloadType `{other}`: mirror-sign signs `{}` and `{}` envelopes",
+                    manifest::PAYLOAD_TYPE,
+                    trust::PAYLOAD_TYPE
+                ),
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// Reads a trust root envelope: its payloadType must be the trust type and its payload a valid
+/// trust root.
+pub fn read_trust_root(path: &Path) -> Result<(Envelope, TrustRoot), SignError> {
+    let name = display_name(path);
+    let bytes = read_bytes(path)?;
+    let envelope = Envelope::from_json_slice(&bytes).map_err(|e| {
+        SignError::document(
+            &name,
+            format!("not a trust root envelope (sign the trust root with `mirror-sign sign`): {e}"),
+        )
+    })?;
+    if envelope.payload_type != trust::PAYLOAD_TYPE {
+        return Err(SignError::document(
+            &name,
+            format!(
+                "payloadType `{}` is not a trust root (`{}`)",
+                envelope.payload_type,
+                trust::PAYLOAD_TYPE
+            ),
+        ));
+    }
+    let payload = envelope
+        .payload_bytes()
+        .map_err(|e| SignError::format(&name, e))?;
+    let root = TrustRoot::from_json_slice(&payload).map_err(|e| SignError::format(&name, e))?;
+    Ok((envelope, root))
+}

@@ -1,0 +1,206 @@
+//! `mirror-sign`: Ed25519 keys, DSSE signatures, K-of-N approvals, trust roots,
+//! signify-compatible signed sums, in-toto provenance and a hash-chained audit trail.
+//! The binary only parses arguments and calls [`run`].
+
+pub mod attest;
+pub mod audit;
+pub mod cli;
+pub mod document;
+pub mod error;
+pub mod keys;
+pub mod sign;
+pub mod signify;
+pub mod verify;
+
+use crate::cli::{Cli, Command, PubFormat};
+use crate::document::read_input;
+use crate::error::SignError;
+use crate::sign::{Combined, Signed};
+use clap::Parser;
+use offline_formats::jcs;
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Parses `args` and runs the tool, writing data to `stdout` and messages to `stderr`.
+pub fn main_with_args<I, T>(args: I, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version: the text is data the user asked for.
+            let _ = write!(stdout, "{e}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let text = e.to_string();
+            let text = text.strip_prefix("error: ").unwrap_or(&text);
+            let _ = write!(stderr, "mirror-sign: error: {}", sanitize(text));
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli, stdout, stderr) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let _ = writeln!(stderr, "mirror-sign: error: {}", sanitize(&e.to_string()));
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Escapes control characters so that a hostile keyid, owner or file name cannot move the
+/// cursor or forge lines on the user's terminal; newlines that end lines are kept.
+pub fn sanitize(message: &str) -> String {
+    let body = message.trim_end_matches('\n');
+    let mut out = String::with_capacity(message.len());
+    for c in body.chars() {
+        if c.is_control() && c != '\n' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out.push_str(&message[body.len()..]);
+    out
+}
+
+/// Runs a parsed command line; returns the exit code of a completed command.
+pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u8, SignError> {
+    match cli.command {
+        Command::Keygen(args) => {
+            let output = keys::keygen(&args)?;
+            write_json(stdout, &output)?;
+            Ok(0)
+        }
+        Command::Pub(args) => {
+            let key = keys::load_public_key(&args.key, &args.passphrase)?;
+            let text = match args.format {
+                PubFormat::Pem => keys::pem_public_key(&key),
+                PubFormat::Raw => format!("{}\n", keys::raw_public_key(&key)),
+                PubFormat::Signify => signify::public_key_file(&key, &signify_comment(&args.key))?,
+            };
+            write_data(stdout, text.as_bytes());
+            Ok(0)
+        }
+        Command::Sign(args) => {
+            let keyid = key_id(args.key_id.as_deref(), &args.key)?;
+            let key = keys::load_signing_key(&args.key, &args.passphrase)?;
+            let input = read_input(Path::new("-"))?;
+            let (envelope, outcome) = sign::sign(input, &key, &keyid)?;
+            drop(key);
+            if outcome == Signed::AlreadySigned {
+                let _ = writeln!(
+                    stderr,
+                    "mirror-sign: `{}` already signed this envelope; unchanged",
+                    sanitize(&args.key.display().to_string())
+                );
+            }
+            write_json(stdout, &envelope)?;
+            Ok(0)
+        }
+        Command::Approve(args) => {
+            let keyid = key_id(args.key_id.as_deref(), &args.key)?;
+            let key = keys::load_signing_key(&args.key, &args.passphrase)?;
+            let envelope = document::read_envelope(Path::new("-"), "approve")?;
+            let approval = sign::approve(&envelope, &key, &keyid)?;
+            drop(key);
+            write_json(stdout, &approval)?;
+            Ok(0)
+        }
+        Command::Combine(args) => {
+            let (envelope, outcomes) = sign::combine(&args.envelope, &args.approvals)?;
+            for (path, outcome) in args.approvals.iter().zip(&outcomes) {
+                if *outcome == Combined::AlreadyPresent {
+                    let _ = writeln!(
+                        stderr,
+                        "mirror-sign: `{}`: the envelope already holds this signature; skipped",
+                        sanitize(&path.display().to_string())
+                    );
+                }
+            }
+            let bytes = pretty(&envelope)?;
+            match &args.output {
+                Some(path) => write_file_atomically(path, &bytes)?,
+                None => write_data(stdout, &bytes),
+            }
+            Ok(0)
+        }
+        Command::Verify(args) => {
+            let report = verify::verify(&args)?.report;
+            write_json(stdout, &report)?;
+            for problem in &report.problems {
+                let _ = writeln!(stderr, "mirror-sign: error: {}", sanitize(&problem.message));
+            }
+            Ok(verify::exit_code(&report))
+        }
+        Command::Status(args) => {
+            let verdict = verify::verify(&args)?;
+            let report = &verdict.report;
+            let text = verify::render_status(report, verdict.root_keys);
+            write_data(stdout, text.as_bytes());
+            Ok(verify::exit_code(report))
+        }
+    }
+}
+
+/// The comment of a signify public key file: `mirror-sign public key <keyid>` when the key
+/// file's name is a valid keyid, so `signify` users can tell their keys apart.
+fn signify_comment(key: &Path) -> String {
+    match keys::default_key_id(key) {
+        Ok(id) if keys::validate_key_id(&id).is_ok() => format!("mirror-sign public key {id}"),
+        _ => "mirror-sign public key".to_owned(),
+    }
+}
+
+fn key_id(given: Option<&str>, key: &Path) -> Result<String, SignError> {
+    match given {
+        Some(id) => {
+            keys::validate_key_id(id)?;
+            Ok(id.to_owned())
+        }
+        None => keys::default_key_id(key),
+    }
+}
+
+fn pretty<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, SignError> {
+    jcs::to_pretty_vec(value).map_err(|e| SignError::Internal(e.to_string()))
+}
+
+fn write_json<T: serde::Serialize>(stdout: &mut dyn Write, value: &T) -> Result<(), SignError> {
+    write_data(stdout, &pretty(value)?);
+    Ok(())
+}
+
+/// Writes data to stdout; a closed pipe is not an error (the reader stopped listening).
+fn write_data(stdout: &mut dyn Write, bytes: &[u8]) {
+    let _ = stdout.write_all(bytes).and_then(|()| stdout.flush());
+}
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it and renames it over `path`, so
+/// `path` is either the old or the new document, never half of one.
+fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<(), SignError> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut temp = tempfile::Builder::new()
+        .prefix(".mirror-sign.")
+        .suffix(".partial")
+        .tempfile_in(dir)
+        .map_err(|e| SignError::io(dir, e))?;
+    temp.write_all(bytes)
+        .and_then(|()| temp.as_file().sync_all())
+        .map_err(|e| SignError::io(temp.path(), e))?;
+    // Keep the mode of the file replaced (or 0644 for a new one), not the temporary file's 0600.
+    let permissions = match std::fs::metadata(path) {
+        Ok(meta) => meta.permissions(),
+        Err(_) => std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    };
+    let _ = temp.as_file().set_permissions(permissions);
+    temp.persist(path)
+        .map_err(|e| SignError::io(path, e.error))?;
+    Ok(())
+}
