@@ -72,6 +72,77 @@ threshold of its own keys), 2 when an input is unusable."
     Verify(VerifyArgs),
     /// The same as `verify`, written for people.
     Status(VerifyArgs),
+    /// Write SHA256SUMS and SHA256SUMS.sig for OpenBSD `signify -C` from a manifest on stdin.
+    #[command(
+        long_about = "Read a bundle manifest on stdin and write, in --out DIR, SHA256SUMS (BSD \
+tag lines `SHA256 (path) = hex`: the archive named in the manifest, then every file) and \
+SHA256SUMS.sig, the same text signed in OpenBSD signify's embedded form. A sealed site with \
+only signify checks the archive and the extracted files with \
+`signify -C -p KEY.pub -x SHA256SUMS.sig` (KEY.pub from `mirror-sign pub --format signify`). \
+Prints the written paths as JSON on stdout."
+    )]
+    Sums(SumsArgs),
+    /// Write a DSSE-wrapped in-toto Statement v1 for a bundle archive (manifest on stdin).
+    #[command(
+        long_about = "Read a bundle manifest on stdin, hash --archive (streamed, refusing an \
+archive whose name, size or sha256 differ from the manifest's `archive` member) and write a \
+DSSE envelope (payloadType application/vnd.in-toto+json) holding an in-toto Statement v1: the \
+archive as subject, and a predicate naming the manifest digest, bundleId, generation, \
+producer, creation time, kind, file count and Merkle root."
+    )]
+    Attest(AttestArgs),
+    /// Audit log tools.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// Where `sign`, `approve`, `combine` and `verify` record what they did.
+#[derive(Debug, Args, Clone, Default)]
+pub struct AuditOptions {
+    /// Append one hash-chained JSON line per action to FILE (locked, so several processes may share it).
+    #[arg(long, value_name = "FILE", env = "MIRROR_SIGN_AUDIT")]
+    pub audit: Option<PathBuf>,
+
+    /// Who is acting, for the audit log [default: $USER, else $LOGNAME, else the uid]
+    #[arg(long, value_name = "NAME")]
+    pub actor: Option<String>,
+}
+
+/// `mirror-sign sums`.
+#[derive(Debug, Args)]
+pub struct SumsArgs {
+    #[command(flatten)]
+    pub sign: SignArgs,
+
+    /// Folder to write SHA256SUMS and SHA256SUMS.sig into.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+}
+
+/// `mirror-sign attest`.
+#[derive(Debug, Args)]
+pub struct AttestArgs {
+    #[command(flatten)]
+    pub sign: SignArgs,
+
+    /// The bundle archive the manifest describes.
+    #[arg(long, value_name = "BUNDLE.tar.gz")]
+    pub archive: PathBuf,
+}
+
+/// `mirror-sign audit …`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check that no line of an audit log was edited, deleted, inserted or reordered.
+    Verify {
+        /// The audit log.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+
+        /// A `head` recorded earlier (`sha256:…`): also proves every line up to it unchanged.
+        #[arg(long, value_name = "DIGEST")]
+        checkpoint: Option<String>,
+    },
 }
 
 /// Where a passphrase comes from.
@@ -140,6 +211,9 @@ pub struct SignArgs {
 
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
+
+    #[command(flatten)]
+    pub audit: AuditOptions,
 }
 
 /// `mirror-sign combine`.
@@ -156,6 +230,9 @@ pub struct CombineArgs {
     /// Write the envelope to FILE (replaced only when complete) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub audit: AuditOptions,
 }
 
 /// `mirror-sign verify` and `mirror-sign status`.
@@ -177,6 +254,9 @@ pub struct VerifyArgs {
     /// The envelope; `-` is stdin.
     #[arg(value_name = "ENVELOPE", default_value = "-")]
     pub envelope: PathBuf,
+
+    #[command(flatten)]
+    pub audit: AuditOptions,
 }
 
 #[cfg(test)]

@@ -50,6 +50,12 @@ pub enum SignError {
     /// A signify file could not be written.
     #[error(transparent)]
     Signify(#[from] crate::signify::SignifyError),
+    /// The audit log cannot be appended to or read.
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
+    /// A provenance statement cannot be made.
+    #[error(transparent)]
+    Attest(#[from] crate::attest::AttestError),
     /// The system random number generator failed.
     #[error("system random number generator: {0}")]
     Random(String),

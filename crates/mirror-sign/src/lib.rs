@@ -8,11 +8,12 @@ pub mod cli;
 pub mod document;
 pub mod error;
 pub mod keys;
+pub mod publish;
 pub mod sign;
 pub mod signify;
 pub mod verify;
 
-use crate::cli::{Cli, Command, PubFormat};
+use crate::cli::{AuditCommand, Cli, Command, PubFormat};
 use crate::document::read_input;
 use crate::error::SignError;
 use crate::sign::{Combined, Signed};
@@ -91,6 +92,17 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u
             let input = read_input(Path::new("-"))?;
             let (envelope, outcome) = sign::sign(input, &key, &keyid)?;
             drop(key);
+            let result = match outcome {
+                Signed::AlreadySigned => "already-signed",
+                _ => "signed",
+            };
+            publish::record(
+                &args.audit,
+                audit::action::SIGN,
+                &publish::payload_digest(&envelope)?,
+                Some(&keyid),
+                result,
+            )?;
             if outcome == Signed::AlreadySigned {
                 let _ = writeln!(
                     stderr,
@@ -107,6 +119,13 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u
             let envelope = document::read_envelope(Path::new("-"), "approve")?;
             let approval = sign::approve(&envelope, &key, &keyid)?;
             drop(key);
+            publish::record(
+                &args.audit,
+                audit::action::APPROVE,
+                &publish::payload_digest(&envelope)?,
+                Some(&keyid),
+                "approved",
+            )?;
             write_json(stdout, &approval)?;
             Ok(0)
         }
@@ -121,6 +140,17 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u
                     );
                 }
             }
+            let added = outcomes
+                .iter()
+                .filter(|o| **o != Combined::AlreadyPresent)
+                .count();
+            publish::record(
+                &args.audit,
+                audit::action::COMBINE,
+                &publish::payload_digest(&envelope)?,
+                None,
+                &format!("added {added} of {}", outcomes.len()),
+            )?;
             let bytes = pretty(&envelope)?;
             match &args.output {
                 Some(path) => write_file_atomically(path, &bytes)?,
@@ -130,6 +160,17 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u
         }
         Command::Verify(args) => {
             let report = verify::verify(&args)?.report;
+            publish::record(
+                &args.audit,
+                audit::action::VERIFY,
+                &report.payload_digest,
+                None,
+                if report.ok {
+                    "threshold-met"
+                } else {
+                    "threshold-not-met"
+                },
+            )?;
             write_json(stdout, &report)?;
             for problem in &report.problems {
                 let _ = writeln!(stderr, "mirror-sign: error: {}", sanitize(&problem.message));
@@ -143,6 +184,26 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u
             write_data(stdout, text.as_bytes());
             Ok(verify::exit_code(report))
         }
+        Command::Sums(args) => {
+            let manifest = publish::read_manifest_stdin()?;
+            let output = publish::sums(&args, &manifest)?;
+            write_json(stdout, &output)?;
+            Ok(0)
+        }
+        Command::Attest(args) => {
+            let manifest = publish::read_manifest_stdin()?;
+            let envelope = publish::attest(&args, &manifest)?;
+            write_json(stdout, &envelope)?;
+            Ok(0)
+        }
+        Command::Audit(AuditCommand::Verify { file, checkpoint }) => {
+            let (verdict, code) = publish::audit_verify(&file, checkpoint.as_deref())?;
+            if let Some(problem) = &verdict.problem {
+                let _ = writeln!(stderr, "mirror-sign: error: {}", sanitize(problem));
+            }
+            write_json(stdout, &verdict)?;
+            Ok(code)
+        }
     }
 }
 
@@ -155,7 +216,7 @@ fn signify_comment(key: &Path) -> String {
     }
 }
 
-fn key_id(given: Option<&str>, key: &Path) -> Result<String, SignError> {
+pub(crate) fn key_id(given: Option<&str>, key: &Path) -> Result<String, SignError> {
     match given {
         Some(id) => {
             keys::validate_key_id(id)?;
@@ -181,7 +242,7 @@ fn write_data(stdout: &mut dyn Write, bytes: &[u8]) {
 
 /// Writes `bytes` to a temporary file beside `path`, syncs it and renames it over `path`, so
 /// `path` is either the old or the new document, never half of one.
-fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<(), SignError> {
+pub(crate) fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<(), SignError> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
