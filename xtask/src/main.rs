@@ -21,6 +21,7 @@ commands:
   test          the whole test suite: required system tools, rustfmt, clippy -D warnings,
                 then every test in the workspace
   bench pack    measure bundle-pack against `tar | pigz -6` on the reference corpus
+  bench sign    time mirror-sign sign, verify and attest on the reference corpus's manifest
 
 Run `cargo xtask <command> --help` for the options of a command.
 ";

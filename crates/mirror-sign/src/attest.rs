@@ -88,10 +88,12 @@ pub fn statement(
 /// `mirror-sign sign` puts in the manifest's envelope, so the attestation and the approvals
 /// name the same bytes.
 pub fn manifest_digest(manifest: &BundleManifest) -> Result<String, AttestError> {
-    let bytes = to_canonical_vec(manifest).map_err(|source| AttestError::Canonical {
-        document: "manifest",
-        source,
-    })?;
+    let bytes = manifest
+        .to_canonical_json()
+        .map_err(|source| AttestError::Canonical {
+            document: "manifest",
+            source,
+        })?;
     Ok(sha256_prefixed(&sha256(&bytes)))
 }
 

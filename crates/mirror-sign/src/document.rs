@@ -97,7 +97,9 @@ pub fn read_input(path: &Path) -> Result<Input, SignError> {
         "stellaops.bundle" => {
             let manifest =
                 BundleManifest::from_json_value(value).map_err(|e| SignError::format(&name, e))?;
-            let payload = jcs::to_canonical_vec(&manifest).map_err(|e| SignError::format(&name, e))?;
+            let payload = manifest
+                .to_canonical_json()
+                .map_err(|e| SignError::format(&name, e))?;
             Ok(Input::Document {
                 payload_type: manifest::PAYLOAD_TYPE,
                 payload,

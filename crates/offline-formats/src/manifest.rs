@@ -86,9 +86,34 @@ impl BundleManifest {
         out
     }
 
+    /// RFC 8785 canonical bytes of this manifest, byte for byte what
+    /// [`crate::jcs::to_canonical_vec`] gives, written directly (signing a manifest of many
+    /// files would otherwise spend most of its time building a `serde_json::Value`).
+    pub fn to_canonical_json(&self) -> Result<Vec<u8>, crate::FormatError> {
+        const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+        let sizes = self
+            .files
+            .iter()
+            .map(|f| f.size)
+            .chain(self.archive.as_ref().map(|a| a.size))
+            .chain([self.mirror_generation]);
+        if let Some(big) = sizes.into_iter().find(|&n| n > MAX_SAFE_INTEGER) {
+            return Err(crate::FormatError::NotCanonical {
+                reason: format!("{big} is beyond 2^53, which I-JSON numbers cannot hold exactly"),
+            });
+        }
+        let mut out = Vec::with_capacity(256 + self.files.len() * 330);
+        self.write_json(&mut out, false);
+        Ok(out)
+    }
+
     /// Appends [`BundleManifest::to_pretty_json`]'s bytes to `out`.
     pub fn write_pretty_json(&self, out: &mut Vec<u8>) {
-        let mut w = PrettyWriter { out };
+        self.write_json(out, true);
+    }
+
+    fn write_json(&self, out: &mut Vec<u8>, pretty: bool) {
+        let mut w = PrettyWriter { out, pretty };
         w.open(b'{');
         // Member names in JCS order (all ASCII here, so byte order).
         if let Some(archive) = &self.archive {
@@ -130,7 +155,9 @@ impl BundleManifest {
         w.string_member(1, "producer", &self.producer, false);
         w.string_member(1, "schema", &self.schema, false);
         w.close(0, b'}');
-        w.out.push(b'\n');
+        if pretty {
+            w.out.push(b'\n');
+        }
     }
 
     /// The same manifest without its `archive` member: the bytes embedded in the archive.
@@ -145,6 +172,8 @@ impl BundleManifest {
 /// Writes the pretty on-disk layout (2-space indent, `": "`) member by member.
 struct PrettyWriter<'a> {
     out: &'a mut Vec<u8>,
+    /// The on-disk layout; false for RFC 8785 canonical form (no whitespace at all).
+    pretty: bool,
 }
 
 impl PrettyWriter<'_> {
@@ -158,8 +187,10 @@ impl PrettyWriter<'_> {
     }
 
     fn indent(&mut self, depth: usize) {
-        self.out.push(b'\n');
-        self.out.resize(self.out.len() + 2 * depth, b' ');
+        if self.pretty {
+            self.out.push(b'\n');
+            self.out.resize(self.out.len() + 2 * depth, b' ');
+        }
     }
 
     fn name(&mut self, depth: usize, name: &str, first: bool) {
@@ -168,7 +199,8 @@ impl PrettyWriter<'_> {
         }
         self.indent(depth);
         crate::jcs::write_string(self.out, name);
-        self.out.extend_from_slice(b": ");
+        self.out
+            .extend_from_slice(if self.pretty { b": " } else { b":" });
     }
 
     fn string_member(&mut self, depth: usize, name: &str, value: &str, first: bool) {
@@ -236,6 +268,14 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn direct_canonical_form_equals_the_generic_one(m in manifest()) {
+            prop_assert_eq!(
+                String::from_utf8(m.to_canonical_json().unwrap()).unwrap(),
+                String::from_utf8(crate::jcs::to_canonical_vec(&m).unwrap()).unwrap()
+            );
+        }
+
         #[test]
         fn direct_pretty_form_equals_the_generic_one(m in manifest()) {
             prop_assert_eq!(

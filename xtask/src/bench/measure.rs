@@ -3,6 +3,8 @@
 use crate::cmd;
 use anyhow::{bail, Context, Result};
 use std::ffi::OsString;
+use std::fs::File;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -17,6 +19,10 @@ pub struct Job {
     pub args: Vec<OsString>,
     /// Also measure peak RSS (runs the command under GNU time).
     pub rss: bool,
+    /// A file to read stdin from (default: nothing, `/dev/null`).
+    pub stdin: Option<PathBuf>,
+    /// Environment variables the command must not see (say, one that makes it log each run).
+    pub env_remove: Vec<&'static str>,
 }
 
 /// One timed run.
@@ -36,6 +42,9 @@ impl Job {
             Command::new(&self.program)
         };
         command.args(&self.args);
+        for name in &self.env_remove {
+            command.env_remove(name);
+        }
         command
     }
 
@@ -43,14 +52,23 @@ impl Job {
     pub fn display(&self) -> String {
         let mut plain = Command::new(&self.program);
         plain.args(&self.args);
-        cmd::display(&plain)
+        match &self.stdin {
+            Some(path) => format!("{} < {}", cmd::display(&plain), path.display()),
+            None => cmd::display(&plain),
+        }
     }
 
     /// Runs once with stdout discarded; fails with the command's own error output.
     pub fn run(&self) -> Result<Sample> {
         let mut command = self.command();
+        let stdin = match &self.stdin {
+            Some(path) => File::open(path)
+                .with_context(|| format!("{}: cannot open {}", self.label, path.display()))?
+                .into(),
+            None => Stdio::null(),
+        };
         command
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         let start = Instant::now();
