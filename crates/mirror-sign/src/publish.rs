@@ -49,8 +49,16 @@ pub fn sums(args: &SumsArgs, manifest: &BundleManifest) -> Result<SumsOutput, Si
         signify::sign_embedded(&key, text.as_bytes(), &format!("verify with {keyid}.pub"))?;
     let key_number = hex::encode(signify::key_number(&key.verifying_key()));
     drop(key);
+    if !args.out.is_dir() {
+        return Err(SignError::Usage(format!(
+            "`{}`: folder does not exist (--out)",
+            args.out.display()
+        )));
+    }
     let sums_path = args.out.join("SHA256SUMS");
     let sig_path = args.out.join("SHA256SUMS.sig");
+    let digest = attest::manifest_digest(manifest)?;
+    record(&args.sign.audit, "sums", &digest, Some(&keyid), "signed")?;
     crate::write_file_atomically(&sums_path, text.as_bytes())?;
     crate::write_file_atomically(&sig_path, &signed)?;
     Ok(SumsOutput {
@@ -77,7 +85,9 @@ pub fn attest(args: &AttestArgs, manifest: &BundleManifest) -> Result<Envelope, 
     let digest = attest::manifest_digest(manifest)?;
     let statement = attest::statement(manifest, &digest, &name, &sha256_hex);
     let key = keys::load_signing_key(&args.sign.key, &args.sign.passphrase)?;
-    Ok(attest::attest(&key, &keyid, &statement)?)
+    let envelope = attest::attest(&key, &keyid, &statement)?;
+    record(&args.sign.audit, "attest", &digest, Some(&keyid), "signed")?;
+    Ok(envelope)
 }
 
 /// `sha256:<hex>` of an envelope's payload bytes, as the audit log records it.
