@@ -471,7 +471,10 @@ fn approval() -> Approval {
 fn every_published_format_has_a_schema() {
     assert_eq!(
         schema_files(),
-        [AOC, VIOLATION, APPROVAL, MANIFEST, ENVELOPE, THRESHOLD, TRUST, VERIFY],
+        [
+            AOC, VIOLATION, APPROVAL, MANIFEST, ENVELOPE, KEY_STATUS, ROTATION, THRESHOLD, CHAIN,
+            TRUST, VERIFY
+        ],
         "docs/schemas/ holds exactly these schemas: give a new one its tests here"
     );
 }
@@ -1395,4 +1398,407 @@ fn schema_dir_points_into_the_workspace() {
     let dir = schema_dir();
     assert!(dir.ends_with("docs/schemas"), "{}", dir.display());
     assert!(read_json(&dir.join(MANIFEST)).is_object());
+}
+
+// ---------------------------------------------------------------------------------------
+// Trust-root rotation, trust chains and the key schedule (`mirror-sign trust`, `keys status`).
+
+use offline_formats::key_status::{
+    self, key_status, KeyPolicy, KeyStatus, KeyStatusReport, RootStatus,
+};
+use offline_formats::rotation::{
+    self, check_rotation, verify_chain, ChainProblemKind, ChainReport, NewRootExpiry,
+    RotationProblemKind, RotationReport, SignedRoot,
+};
+
+const ROTATION: &str = "rotation-report.v1.schema.json";
+const CHAIN: &str = "trust-chain-report.v1.schema.json";
+const KEY_STATUS: &str = "key-status.v1.schema.json";
+
+/// Every problem kind of a rotation report, in declaration order.
+const ALL_ROTATION_PROBLEMS: [RotationProblemKind; 5] = [
+    RotationProblemKind::OldRootInvalid,
+    RotationProblemKind::OldThresholdNotMet,
+    RotationProblemKind::NewThresholdNotMet,
+    RotationProblemKind::VersionNotHigher,
+    RotationProblemKind::NewRootExpired,
+];
+
+/// Every problem kind of a chain report, in declaration order.
+const ALL_CHAIN_PROBLEMS: [ChainProblemKind; 3] = [
+    ChainProblemKind::PinnedRootInvalid,
+    ChainProblemKind::StepRefused,
+    ChainProblemKind::RootExpired,
+];
+
+/// Every key status, in declaration order.
+const ALL_KEY_STATUSES: [KeyStatus; 6] = [
+    KeyStatus::Ok,
+    KeyStatus::Warn,
+    KeyStatus::Expired,
+    KeyStatus::Revoked,
+    KeyStatus::NotYetValid,
+    KeyStatus::TooOld,
+];
+
+/// Every root status of a key status report, in declaration order.
+const ALL_ROOT_STATUSES: [RootStatus; 3] = [RootStatus::Ok, RootStatus::Warn, RootStatus::Expired];
+
+fn seeded_key(keyid: &str, seed: u8, not_before: &str, not_after: &str) -> TrustKey {
+    TrustKey {
+        keyid: keyid.to_owned(),
+        public_key: encode_public_key_pem(&signing_key(seed).verifying_key()),
+        owner: format!("{keyid}@release.example"),
+        not_before: not_before.to_owned(),
+        not_after: not_after.to_owned(),
+        revoked: false,
+    }
+}
+
+/// `root` in an envelope signed by the keys of the given seeds.
+fn signed_root(root: &TrustRoot, seeds: &[u8]) -> SignedRoot {
+    let payload = offline_formats::jcs::to_canonical_vec(root).expect("JCS");
+    let mut envelope = Envelope::new(trust::PAYLOAD_TYPE, &payload);
+    let signed = envelope.signed_bytes().expect("payload decodes");
+    envelope.signatures = seeds
+        .iter()
+        .map(|&seed| Signature {
+            keyid: format!("key-{seed}"),
+            sig: encode_signature(&signing_key(seed).sign(&signed)),
+        })
+        .collect();
+    SignedRoot::from_envelope(envelope).expect("a valid trust root")
+}
+
+/// The root after [`signing_root`] (v4): alice leaves, dave (seed 15) joins, mallory stays
+/// revoked.
+fn next_root() -> TrustRoot {
+    let mut root = signing_root();
+    root.version = 5;
+    root.keys.remove(0);
+    root.keys.push(seeded_key(
+        "dave-2026",
+        15,
+        "2026-01-01T00:00:00Z",
+        "2027-01-01T00:00:00Z",
+    ));
+    root
+}
+
+fn passing_rotation_report() -> RotationReport {
+    let report = check_rotation(
+        &signed_root(&signing_root(), &[11, 12]),
+        &signed_root(&next_root(), &[11, 12, 15]),
+        NOW,
+        NewRootExpiry::Refuse,
+    )
+    .expect("inputs are usable");
+    assert!(report.ok, "{:?}", report.problems);
+    report
+}
+
+/// Every rule broken at once: an old root alice alone signed, a new root dave alone signed,
+/// numbered below the old one and already expired.
+fn failing_rotation_report() -> RotationReport {
+    let mut next = next_root();
+    next.version = 3;
+    next.expires = "2026-05-31T00:00:00Z".to_owned();
+    let report = check_rotation(
+        &signed_root(&signing_root(), &[11]),
+        &signed_root(&next, &[15]),
+        NOW,
+        NewRootExpiry::Refuse,
+    )
+    .expect("inputs are usable");
+    let kinds: Vec<RotationProblemKind> = report.problems.iter().map(|p| p.kind).collect();
+    assert_eq!(kinds, ALL_ROTATION_PROBLEMS);
+    report
+}
+
+/// A step between two roots that have both expired since, as a chain walks it.
+fn expired_step_report() -> RotationReport {
+    let report = check_rotation(
+        &signed_root(&signing_root(), &[11, 12]),
+        &signed_root(&next_root(), &[11, 12, 15]),
+        NOW + 400 * 86_400,
+        NewRootExpiry::Allow,
+    )
+    .expect("inputs are usable");
+    assert!(report.ok, "{:?}", report.problems);
+    assert!(report.old_keys_at.is_some() && report.new_keys_at.is_some());
+    report
+}
+
+fn passing_chain_report() -> ChainReport {
+    let report = verify_chain(
+        &[
+            signed_root(&signing_root(), &[11, 12]),
+            signed_root(&next_root(), &[11, 12, 15]),
+        ],
+        NOW,
+    )
+    .expect("inputs are usable");
+    assert!(report.ok && report.trusted.is_some());
+    report
+}
+
+fn chain_report_with(chain: &[SignedRoot], now: i64, kind: ChainProblemKind) -> ChainReport {
+    let report = verify_chain(chain, now).expect("inputs are usable");
+    let kinds: Vec<ChainProblemKind> = report.problems.iter().map(|p| p.kind).collect();
+    assert_eq!(kinds, [kind]);
+    report
+}
+
+/// One failing chain report per problem kind.
+fn failing_chain_reports() -> Vec<ChainReport> {
+    let old = signed_root(&signing_root(), &[11, 12]);
+    vec![
+        chain_report_with(
+            &[signed_root(&signing_root(), &[13])],
+            NOW,
+            ChainProblemKind::PinnedRootInvalid,
+        ),
+        chain_report_with(
+            &[old.clone(), signed_root(&next_root(), &[15])],
+            NOW,
+            ChainProblemKind::StepRefused,
+        ),
+        chain_report_with(
+            &[old, signed_root(&next_root(), &[11, 12, 15])],
+            NOW + 400 * 86_400,
+            ChainProblemKind::RootExpired,
+        ),
+    ]
+}
+
+/// One key in each state, at [`NOW`].
+fn key_status_report_with_every_status() -> KeyStatusReport {
+    let mut revoked = seeded_key(
+        "mallory",
+        14,
+        "2025-01-01T00:00:00Z",
+        "2025-12-31T00:00:00Z",
+    );
+    revoked.revoked = true;
+    let root = TrustRoot {
+        keys: vec![
+            seeded_key("alice", 11, "2026-05-01T00:00:00Z", "2027-05-01T00:00:00Z"),
+            seeded_key("bob", 12, "2025-08-01T00:00:00Z", "2026-07-15T00:00:00Z"),
+            seeded_key("carol", 13, "2025-05-01T00:00:00Z", "2026-05-01T00:00:00Z"),
+            revoked,
+            seeded_key("dave", 15, "2026-07-01T00:00:00Z", "2027-06-01T00:00:00Z"),
+            seeded_key("erin", 16, "2025-05-01T00:00:00Z", "2027-05-01T00:00:00Z"),
+        ],
+        threshold: 1,
+        ..signing_root()
+    };
+    let report = key_status(&root, NOW, KeyPolicy::default()).expect("a valid root");
+    let statuses: Vec<KeyStatus> = report.keys.iter().map(|k| k.status).collect();
+    assert_eq!(statuses, ALL_KEY_STATUSES);
+    assert!(!report.ok);
+    report
+}
+
+fn passing_key_status_report() -> KeyStatusReport {
+    let report = key_status(&signing_root(), NOW, KeyPolicy::default()).expect("a valid root");
+    assert!(report.ok);
+    report
+}
+
+#[test]
+fn rotation_chain_and_key_status_schemas_match_the_rust_types() {
+    for (name, id) in [
+        (ROTATION, RotationReport::schema_id()),
+        (CHAIN, ChainReport::schema_id()),
+        (KEY_STATUS, KeyStatusReport::schema_id()),
+    ] {
+        assert_eq!(
+            load_schema(name)["properties"]["schema"]["const"],
+            id,
+            "{name}"
+        );
+    }
+    assert_eq!(rotation::SCHEMA, RotationReport::schema_id());
+    assert_eq!(rotation::CHAIN_SCHEMA, ChainReport::schema_id());
+    assert_eq!(key_status::SCHEMA, KeyStatusReport::schema_id());
+
+    let values = |items: &[Value]| Value::Array(items.to_vec());
+    let rotation_kinds: Vec<Value> = ALL_ROTATION_PROBLEMS.iter().map(to_value).collect();
+    assert_eq!(
+        load_schema(ROTATION)["$defs"]["problem"]["properties"]["kind"]["enum"],
+        values(&rotation_kinds)
+    );
+    let chain_kinds: Vec<Value> = ALL_CHAIN_PROBLEMS.iter().map(to_value).collect();
+    assert_eq!(
+        load_schema(CHAIN)["$defs"]["problem"]["properties"]["kind"]["enum"],
+        values(&chain_kinds)
+    );
+    let key_statuses: Vec<Value> = ALL_KEY_STATUSES.iter().map(to_value).collect();
+    let schema = load_schema(KEY_STATUS);
+    assert_eq!(
+        schema["$defs"]["key"]["properties"]["status"]["enum"],
+        values(&key_statuses)
+    );
+    let root_statuses: Vec<Value> = ALL_ROOT_STATUSES.iter().map(to_value).collect();
+    assert_eq!(
+        schema["properties"]["root"]["properties"]["status"]["enum"],
+        values(&root_statuses)
+    );
+}
+
+#[test]
+fn rotation_reports_validate() {
+    let passing = to_value(&passing_rotation_report());
+    assert!(passing.get("problems").is_none());
+    assert!(passing.get("oldKeysAt").is_none());
+    assert_eq!(passing["oldKeys"]["schema"], threshold::SCHEMA);
+    assert_valid(ROTATION, &passing);
+
+    let failing = to_value(&failing_rotation_report());
+    assert_eq!(failing["problems"].as_array().map(Vec::len), Some(5));
+    assert_valid(ROTATION, &failing);
+
+    let expired = to_value(&expired_step_report());
+    assert_eq!(expired["oldKeysAt"], "2026-12-31T23:59:59Z");
+    assert_valid(ROTATION, &expired);
+}
+
+#[test]
+fn chain_reports_validate() {
+    let passing = to_value(&passing_chain_report());
+    assert_eq!(passing["trusted"]["version"], 5);
+    assert_eq!(passing["trusted"]["keys"][2]["revoked"], true);
+    assert!(passing["trusted"]["keys"][0].get("revoked").is_none());
+    assert_valid(CHAIN, &passing);
+    for report in failing_chain_reports() {
+        let value = to_value(&report);
+        assert!(value.get("trusted").is_none());
+        assert_valid(CHAIN, &value);
+    }
+}
+
+#[test]
+fn key_status_reports_validate() {
+    let every = to_value(&key_status_report_with_every_status());
+    assert_eq!(
+        every["keys"][4]["ageDays"], -30,
+        "negative before notBefore"
+    );
+    assert_valid(KEY_STATUS, &every);
+    let passing = to_value(&passing_key_status_report());
+    assert_eq!(passing["root"]["status"], "ok");
+    assert_valid(KEY_STATUS, &passing);
+    for status in ALL_ROOT_STATUSES {
+        assert_valid(KEY_STATUS, &with(&every, "/root/status", to_value(&status)));
+    }
+}
+
+#[test]
+fn rotation_chain_and_key_status_schemas_refuse_malformed_reports() {
+    let passing = to_value(&passing_rotation_report());
+    let failing = to_value(&failing_rotation_report());
+    // The verdict and the problems must agree.
+    assert_invalid_at(ROTATION, &with(&passing, "/ok", json!(false)), "");
+    assert_invalid_at(ROTATION, &with(&failing, "/ok", json!(true)), "");
+    for (pointer, value) in [
+        ("/problems/0/kind", json!("old-root-expired")),
+        ("/to/version", json!(0)),
+        ("/from/expires", json!("2026-12-31")),
+        ("/schema", json!("stellaops.rotation-report/v2")),
+        ("/newKeys/payloadDigest", json!(hex64('a'))),
+    ] {
+        assert_invalid_at(ROTATION, &with(&failing, pointer, value), pointer);
+    }
+    assert_invalid_at(
+        ROTATION,
+        &with_member(&passing, "", "oldKeysAt", json!("yesterday")),
+        "/oldKeysAt",
+    );
+    for member in ["oldKeys", "newKeys", "from"] {
+        let mut bad = passing.clone();
+        bad.as_object_mut().expect("object").remove(member);
+        assert_invalid_at(ROTATION, &bad, "");
+    }
+
+    let chain = to_value(&passing_chain_report());
+    // ok without `trusted`, and `trusted` on a chain that is not ok, are both refused.
+    let mut untrusted = chain.clone();
+    untrusted.as_object_mut().expect("object").remove("trusted");
+    assert_invalid_at(CHAIN, &untrusted, "");
+    let refused = to_value(&failing_chain_reports()[1]);
+    assert_invalid_at(
+        CHAIN,
+        &with_member(&refused, "", "trusted", chain["trusted"].clone()),
+        "",
+    );
+    for (pointer, value) in [
+        ("/problems/0/kind", json!("chain-broken")),
+        ("/problems/0/step", json!(-1)),
+        ("/steps/0/problems/0/kind", json!("threshold-not-met")),
+        ("/pinned/version", json!(0)),
+    ] {
+        assert_invalid_at(CHAIN, &with(&refused, pointer, value), pointer);
+    }
+    for (pointer, value) in [
+        ("/trusted/keys/0/fingerprint", json!(hex64('a'))),
+        ("/trusted/keys/2/revoked", json!(false)),
+        ("/trusted/threshold", json!(0)),
+    ] {
+        assert_invalid_at(CHAIN, &with(&chain, pointer, value), pointer);
+    }
+
+    let every = to_value(&key_status_report_with_every_status());
+    // ok is refused while a key is expired, and while the root is.
+    assert_invalid_at(
+        KEY_STATUS,
+        &with(&every, "/ok", json!(true)),
+        "/keys/2/status",
+    );
+    let passing = to_value(&passing_key_status_report());
+    assert_invalid_at(
+        KEY_STATUS,
+        &with(&passing, "/root/status", json!("expired")),
+        "/root/status",
+    );
+    for (pointer, value) in [
+        ("/keys/0/status", json!("stale")),
+        ("/keys/0/ageDays", json!(1.5)),
+        ("/keys/0/replaceBy", json!("2027-05-01")),
+        ("/policy/maxAgeSeconds", json!(0)),
+        ("/at", json!("now")),
+        ("/schema", json!("stellaops.key-status/v2")),
+    ] {
+        assert_invalid_at(KEY_STATUS, &with(&every, pointer, value), pointer);
+    }
+}
+
+#[test]
+fn rotation_chain_and_key_status_reports_round_trip_and_accept_later_members() {
+    round_trip(&passing_rotation_report());
+    round_trip(&failing_rotation_report());
+    round_trip(&expired_step_report());
+    round_trip(&passing_chain_report());
+    for report in failing_chain_reports() {
+        round_trip(&report);
+    }
+    round_trip(&key_status_report_with_every_status());
+    round_trip(&passing_key_status_report());
+
+    // Reports are not signed: a v1 reader ignores what a later minor version adds.
+    for (schema, value) in [
+        (ROTATION, to_value(&passing_rotation_report())),
+        (CHAIN, to_value(&passing_chain_report())),
+        (KEY_STATUS, to_value(&passing_key_status_report())),
+    ] {
+        let later = with_member(&value, "", "durationMs", json!(3));
+        assert_valid(schema, &later);
+    }
+    let later = with_member(
+        &to_value(&passing_chain_report()),
+        "",
+        "durationMs",
+        json!(3),
+    );
+    let bytes = serde_json::to_vec(&later).expect("serializes");
+    ChainReport::from_json_slice(&bytes).expect("the reader ignores unknown members");
 }

@@ -72,6 +72,12 @@ threshold of its own keys), 2 when an input is unusable."
     Verify(VerifyArgs),
     /// The same as `verify`, written for people.
     Status(VerifyArgs),
+    /// Make, rotate and verify trust roots.
+    #[command(subcommand)]
+    Trust(TrustCommand),
+    /// The key rotation schedule of a trust root.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Write SHA256SUMS and SHA256SUMS.sig for OpenBSD `signify -C` from a manifest on stdin.
     #[command(
         long_about = "Read a bundle manifest on stdin and write, in --out DIR, SHA256SUMS (BSD \
@@ -257,6 +263,164 @@ pub struct VerifyArgs {
 
     #[command(flatten)]
     pub audit: AuditOptions,
+}
+
+/// `mirror-sign trust …`.
+#[derive(Debug, Subcommand)]
+pub enum TrustCommand {
+    /// Print a new, unsigned trust root (stellaops.trust/v1) for its key holders to sign.
+    #[command(
+        long_about = "Print a new, unsigned trust root (stellaops.trust/v1, pretty JSON with \
+sorted keys) on stdout, checked with the same rules as every verifier. Each --key is a public \
+key file (`.pub`); its keyid is the file name without extension, or ID in `--key ID=PATH`. Keys \
+are written sorted by keyid, so the output does not depend on the order of the flags. Each \
+root key holder then signs it on their own machine with `mirror-sign sign --key K`. With \
+--from ROOT the document starts from that root's keys (kept with their windows, owners and \
+revocations: keys are revoked, never deleted), its threshold and its version + 1. New keys' \
+window: --not-before [default: --now, else SOURCE_DATE_EPOCH, else the clock: the only \
+wall-clock default, a timestamp written, never a verdict] to --not-after [default: 365 days \
+later]. Exit 0 when printed, 2 when the flags or keys cannot make a valid root."
+    )]
+    Init(TrustInitArgs),
+    /// Accept a new trust root only when a threshold of the old root's keys and of its own signed it.
+    #[command(
+        long_about = "Judge replacing the trust root --from by --to, and print a \
+stellaops.rotation-report/v1 on stdout. The new root is accepted when the old root is signed \
+by a threshold of its own keys, the new root's envelope by a threshold of the OLD root's keys \
+AND a threshold of the NEW root's keys (distinct public keys), its version is higher, and it \
+is not expired at --now. An expired old root still hands over: its keys are counted as of its \
+last instant in force (its `expires`). Exit 0 accepted, 1 refused, 2 unusable input."
+    )]
+    Rotate(TrustRotateArgs),
+    /// Walk a chain of trust roots from a pinned first one; report the root to trust.
+    #[command(
+        long_about = "Walk from the pinned root through each ROOT in order with the rules of \
+`trust rotate` (versions must rise at each step and may skip numbers; intermediate roots may \
+have expired) and print a stellaops.trust-chain-report/v1 on stdout, naming the trusted root \
+when every step is accepted and the last root is in force at --now. The walk stops at the \
+first refused step. Exit 0 trusted, 1 not, 2 unusable input."
+    )]
+    Verify(TrustVerifyArgs),
+}
+
+/// `mirror-sign trust init`.
+#[derive(Debug, Args)]
+pub struct TrustInitArgs {
+    /// How many distinct keys must sign [default with --from: its threshold]
+    #[arg(long, value_name = "K", required_unless_present = "from")]
+    pub threshold: Option<u32>,
+
+    /// A public key file, keyid = its file name without extension, or ID=PATH (repeat per key)
+    #[arg(
+        long = "key",
+        value_name = "[ID=]PUB",
+        required_unless_present = "from"
+    )]
+    pub keys: Vec<String>,
+
+    /// When the root expires: RFC 3339, or a duration after --not-before (365d, 12mo)
+    #[arg(long, value_name = "TIME")]
+    pub expires: String,
+
+    /// The root's version [default: 1, or the --from root's version + 1]
+    #[arg(long, value_name = "N")]
+    pub version: Option<u64>,
+
+    /// Who holds a key, as ID=NAME (repeatable) [default: the keyid]
+    #[arg(long = "owner", value_name = "ID=NAME")]
+    pub owners: Vec<String>,
+
+    /// Start of the new keys' window (RFC 3339) [default: --now, else SOURCE_DATE_EPOCH, else the clock]
+    #[arg(long, value_name = "TIME")]
+    pub not_before: Option<String>,
+
+    /// End of the new keys' window: RFC 3339, or a duration after --not-before [default: 365d]
+    #[arg(long, value_name = "TIME")]
+    pub not_after: Option<String>,
+
+    /// The current time (RFC 3339), used only as the default --not-before
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+
+    /// Start from this signed root: keep its keys, threshold and version + 1
+    #[arg(long, value_name = "ROOT")]
+    pub from: Option<PathBuf>,
+
+    /// Mark the key with this keyid revoked: kept in the root, never counted (repeatable)
+    #[arg(long = "revoke", value_name = "ID")]
+    pub revoke: Vec<String>,
+}
+
+/// `mirror-sign trust rotate`.
+#[derive(Debug, Args)]
+pub struct TrustRotateArgs {
+    /// The trust root in use (signed envelope).
+    #[arg(long, value_name = "OLD")]
+    pub from: PathBuf,
+
+    /// The new trust root (signed envelope).
+    #[arg(long, value_name = "NEW")]
+    pub to: PathBuf,
+
+    /// The instant to judge expiry and key windows at (RFC 3339) [default: now]
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+
+    #[command(flatten)]
+    pub audit: AuditOptions,
+}
+
+/// `mirror-sign trust verify`.
+#[derive(Debug, Args)]
+pub struct TrustVerifyArgs {
+    /// The first root, trusted because it was pinned (installed by hand).
+    #[arg(long, value_name = "ROOT")]
+    pub pinned: PathBuf,
+
+    /// The roots that followed it, in order.
+    #[arg(value_name = "ROOT")]
+    pub roots: Vec<PathBuf>,
+
+    /// The instant to judge expiry and key windows at (RFC 3339) [default: now]
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+}
+
+/// `mirror-sign keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Every key's age, replace-by date and status; JSON on stdout, warnings on stderr.
+    #[command(
+        long_about = "List every key of the trust root (a signed envelope, or the unsigned \
+document `trust init` prints): keyid, owner, fingerprint, window, age, replace-by date (the \
+earlier of notAfter and notBefore + --max-age), days left, and status ok, warn (replace-by \
+within --warn), expired, revoked, not-yet-valid or too-old (older than --max-age). Prints a \
+stellaops.key-status/v1 on stdout and one line per key needing attention on stderr. \
+Signatures are not checked. Durations: a whole number and h, d, w, mo (30 days) or y (365 \
+days). Exit 0 when the root is not expired and every key that is not revoked is ok or warn, 1 \
+otherwise, 2 unusable input."
+    )]
+    Status(KeysStatusArgs),
+}
+
+/// `mirror-sign keys status`.
+#[derive(Debug, Args)]
+pub struct KeysStatusArgs {
+    /// The trust root: a signed envelope or the unsigned document.
+    #[arg(long, value_name = "ROOT")]
+    pub trust: PathBuf,
+
+    /// The instant to judge at (RFC 3339) [default: now]
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+
+    /// Longest a key may live from its notBefore (12 months).
+    #[arg(long, value_name = "DURATION", default_value = "365d", value_parser = crate::key_status::parse_duration)]
+    pub max_age: i64,
+
+    /// Warn this long before a key must be replaced or the root expires (2 months).
+    #[arg(long, value_name = "DURATION", default_value = "60d", value_parser = crate::key_status::parse_duration)]
+    pub warn: i64,
 }
 
 #[cfg(test)]

@@ -7,10 +7,12 @@ pub mod audit;
 pub mod cli;
 pub mod document;
 pub mod error;
+pub mod key_status;
 pub mod keys;
 pub mod publish;
 pub mod sign;
 pub mod signify;
+pub mod trust;
 pub mod verify;
 
 use crate::cli::{AuditCommand, Cli, Command, PubFormat};
@@ -184,6 +186,8 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u
             write_data(stdout, text.as_bytes());
             Ok(verify::exit_code(report))
         }
+        Command::Trust(command) => trust::run(&command, stdout, stderr),
+        Command::Keys(command) => key_status::run(&command, stdout, stderr),
         Command::Sums(args) => {
             let manifest = publish::read_manifest_stdin()?;
             let output = publish::sums(&args, &manifest)?;

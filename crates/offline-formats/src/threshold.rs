@@ -355,6 +355,11 @@ impl CheckedRoot<'_> {
         self.expires < now_unix
     }
 
+    /// The root's `expires` as seconds since the epoch: its last instant in force.
+    pub fn expires_unix(&self) -> i64 {
+        self.expires
+    }
+
     /// Counts the signatures of `envelope`; see [`verify_envelope`].
     pub fn verify(
         &self,
