@@ -182,6 +182,17 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u
         Command::Status(args) => {
             let verdict = verify::verify(&args)?;
             let report = &verdict.report;
+            publish::record(
+                &args.audit,
+                audit::action::VERIFY,
+                &report.payload_digest,
+                None,
+                if report.ok {
+                    "threshold-met"
+                } else {
+                    "threshold-not-met"
+                },
+            )?;
             let text = verify::render_status(report, verdict.root_keys);
             write_data(stdout, text.as_bytes());
             Ok(verify::exit_code(report))
