@@ -4,21 +4,33 @@ use crate::args::Args;
 use crate::{cmd, workspace};
 use anyhow::{bail, ensure, Context, Result};
 use std::collections::BTreeSet;
-use std::fs;
+use std::fs::{self, File};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode, ExitStatus, Stdio};
 
 const HELP: &str = "\
-cargo xtask demo: pack the example Bootstrap Pack and check it with the system's tools
+cargo xtask demo: pack the example Bootstrap Pack, approve it 2 of 3, and check it with the
+system's tools
 
 usage: cargo xtask demo
 
 Removes out/, builds the tools in release mode, packs examples/bootstrap.yaml into
-out/bootstrap.tar.gz (with out/bootstrap.manifest.json, out/SHA256SUMS, out/B3SUMS) with a
-fixed SOURCE_DATE_EPOCH, then checks the bundle with gzip -t, tar -tvzf, sha256sum -c,
-tar -xzf into out/extracted/, sha256sum -c and b3sum --check on the extracted files, the
-bundle's own scripts/verify.sh, `bundle-pack inspect`, and a second pack that must give the
-same bytes. Prints OK/FAILED per step; exits 1 if any step failed.
+out/bootstrap.tar.gz (with out/bootstrap.manifest.json and bundle-pack's GNU sums of the
+files, out/SHA256SUMS and out/B3SUMS) with a fixed SOURCE_DATE_EPOCH, then checks the bundle
+with gzip -t, tar -tvzf, sha256sum -c, tar -xzf into out/extracted/, sha256sum -c and
+b3sum --check on the extracted files, the bundle's own scripts/verify.sh,
+`bundle-pack inspect`, and a second pack that must give the same bytes.
+
+Then the approval flow with mirror-sign, at fixed times so that it passes on any day:
+keys for alice, bob and carol (out/keys/); a 2-of-3 trust root (out/root.json) signed by
+alice and bob (out/root.dsse.json); alice signs the manifest and bob adds his signature
+(out/bootstrap.dsse.json), both recorded in out/audit.jsonl; `mirror-sign verify` meets the
+threshold, and refuses the envelope with alice's signature alone; `mirror-sign sums` writes
+the signed sums into out/signify/, which signify-openbsd -C checks there against the archive
+and the files extracted beside it; `mirror-sign attest` writes out/bootstrap.intoto.json,
+whose signature OpenSSL checks; `mirror-sign audit verify` finds the log intact, and a
+tampered copy of it broken. Prints OK/FAILED per step; exits 1 if any step failed.
 ";
 
 /// 2026-11-01T00:00:00Z, the `createdAt` of examples/bootstrap.yaml: a fixed clock is what
@@ -29,6 +41,22 @@ const CONFIG: &str = "examples/bootstrap.yaml";
 const ARCHIVE: &str = "bootstrap.tar.gz";
 /// In examples/bootstrap/ but excluded by the config's `**/*.bak` rule.
 const EXCLUDED: &str = "charts/scanner/values.yaml.bak";
+
+/// The approval flow's fixed clock, so that the demo passes on any day. The keys and the
+/// trust root are valid from the bundle's `createdAt` for 12 months: keys live at most 12
+/// months, and a root never outlives the keys that can replace it (the key rotation runbook;
+/// `trust init` warns otherwise). `verify` judges at `NOW`, inside that window.
+const NOT_BEFORE: &str = "2026-11-01T00:00:00Z";
+const EXPIRES: &str = "2027-11-01T00:00:00Z";
+const NOW: &str = "2026-11-28T00:00:00Z";
+
+/// The root key holders; the first two approve the bundle, carol does not.
+const APPROVERS: [&str; 3] = ["alice", "bob", "carol"];
+const AUDIT: &str = "out/audit.jsonl";
+/// `mirror-sign sums` writes here: the folder a sealed site checks with `signify -C`, holding
+/// the signed sums, the archive, and the files extracted beside it. It is not out/ itself,
+/// where bundle-pack's GNU `SHA256SUMS` of the files is.
+const SIGNIFY_DIR: &str = "out/signify";
 
 pub fn run(mut args: Args) -> Result<ExitCode> {
     if args.help() {
@@ -50,21 +78,11 @@ pub fn run(mut args: Args) -> Result<ExitCode> {
     let mut steps = Steps::default();
 
     println!("\n==> packing {CONFIG} (SOURCE_DATE_EPOCH={SOURCE_DATE_EPOCH})");
-    let manifest = match pack(&root, "out", true) {
-        Ok(manifest) => {
-            steps.record(
-                "bundle-pack packed examples/bootstrap.yaml into out/",
-                Ok(()),
-            );
-            manifest
-        }
-        Err(err) => {
-            steps.record(
-                "bundle-pack packed examples/bootstrap.yaml into out/",
-                Err(err),
-            );
-            return Ok(steps.summary(&out));
-        }
+    let Some(manifest) = steps.value(
+        "bundle-pack packed examples/bootstrap.yaml into out/",
+        pack(&root, "out", true),
+    ) else {
+        return Ok(steps.summary(&out));
     };
     steps.record(
         "the manifest on stdout is the one written to -m",
@@ -102,7 +120,7 @@ pub fn run(mut args: Args) -> Result<ExitCode> {
         });
     if steps.record("tar -xzf into out/extracted/", extract) {
         steps.record(
-            "sha256sum -c ../SHA256SUMS (in out/extracted/)",
+            "sha256sum -c ../SHA256SUMS, bundle-pack's sums of the files (in out/extracted/)",
             cmd::run(
                 Command::new("sha256sum")
                     .current_dir(&extracted)
@@ -153,7 +171,563 @@ pub fn run(mut args: Args) -> Result<ExitCode> {
         repack(&root, &out, &manifest),
     );
 
+    approval(&mut steps, &root, &out);
+
     Ok(steps.summary(&out))
+}
+
+/// The approval flow on the packed bundle: keys, a 2-of-3 trust root, two approvers, verify,
+/// signed sums checked with signify, provenance checked with OpenSSL, and the audit log. A
+/// stage that fails skips the stages that need its output.
+fn approval(steps: &mut Steps, root: &Path, out: &Path) {
+    println!("\n==> mirror-sign keygen: a key for each of alice, bob and carol");
+    if !steps.record(
+        "mirror-sign keygen: alice, bob, carol in out/keys/ (private keys 0600)",
+        keygen(root, out),
+    ) {
+        steps.skip("the approval flow", "no keys");
+        return;
+    }
+
+    println!("\n==> the trust root: any 2 of alice, bob and carol; alice and bob sign it");
+    if !steps.record(
+        "mirror-sign trust init --threshold 2 (out/root.json), signed by alice and bob \
+         (out/root.dsse.json)",
+        trust_root(root),
+    ) {
+        steps.skip("the approval of the bundle", "no trust root");
+        return;
+    }
+
+    println!("\n==> approving the bundle: alice signs the manifest, bob adds his signature");
+    if !steps.record(
+        "mirror-sign sign by alice then bob: out/bootstrap.dsse.json, both in out/audit.jsonl",
+        approve(root),
+    ) {
+        steps.skip("the checks of the approval", "the bundle was not signed");
+        return;
+    }
+
+    println!("\n==> mirror-sign verify against out/root.dsse.json at {NOW}");
+    let verified = steps.record(
+        "mirror-sign verify: signed by alice and bob, any 2 of 3 required: threshold met (exit 0)",
+        verify(root, out),
+    );
+    steps.record(
+        "mirror-sign verify of alice's signature alone: threshold not met (exit 1)",
+        verify_alone(root),
+    );
+
+    println!("\n==> signed sums for signify in {SIGNIFY_DIR}/, checked as a sealed site would");
+    signed_sums(steps, root, out);
+
+    println!("\n==> provenance: mirror-sign attest");
+    if steps.record(
+        "mirror-sign attest: out/bootstrap.intoto.json (in-toto Statement v1 in DSSE)",
+        attest(root),
+    ) {
+        match (cmd::which("python3"), cmd::which("openssl"), verified) {
+            (Some(_), Some(_), true) => {
+                steps.record(
+                    "python3 + openssl: the statement names the archive and the approved \
+                     manifest, alice's signature verifies",
+                    check_attestation(root),
+                );
+            }
+            (_, _, false) => steps.skip(
+                "the check of the attestation",
+                "no verify report to compare the manifest digest with",
+            ),
+            _ => steps.skip(
+                "the check of the attestation",
+                "python3 or openssl is not installed (Debian: apt-get install python3 openssl)",
+            ),
+        }
+    }
+
+    println!("\n==> the audit log");
+    steps.record(
+        "mirror-sign audit verify out/audit.jsonl: 5 lines, chain intact (exit 0)",
+        audit_verify(root),
+    );
+    steps.record(
+        "mirror-sign audit verify of a copy with line 2 edited: names it (exit 1)",
+        audit_tampered(root, out),
+    );
+}
+
+fn keygen(root: &Path, out: &Path) -> Result<()> {
+    for name in APPROVERS {
+        let ran = mirror_sign(
+            root,
+            &["keygen", "--key-id", name, "--out", "out/keys"],
+            None,
+            None,
+        )?;
+        ran.exit(0)?;
+        let fingerprint =
+            json_str(&ran.stdout, "fingerprint").context("keygen printed no fingerprint")?;
+        println!("{name}: {fingerprint}");
+        let key = out.join("keys").join(format!("{name}.key"));
+        let meta = key
+            .metadata()
+            .with_context(|| format!("cannot stat {}", workspace::short(&key)))?;
+        let mode = meta.permissions().mode() & 0o777;
+        ensure!(
+            mode == 0o600,
+            "{}: mode {mode:o}, not 600",
+            workspace::short(&key)
+        );
+    }
+    Ok(())
+}
+
+fn trust_root(root: &Path) -> Result<()> {
+    let keys: Vec<String> = APPROVERS
+        .iter()
+        .map(|name| format!("out/keys/{name}.pub"))
+        .collect();
+    let mut args = vec!["trust", "init", "--threshold", "2"];
+    for key in &keys {
+        args.extend(["--key", key.as_str()]);
+    }
+    args.extend(["--not-before", NOT_BEFORE, "--expires", EXPIRES]);
+    mirror_sign(root, &args, None, Some("out/root.json"))?.exit(0)?;
+    // Each holder signs on their own machine and passes the envelope on.
+    mirror_sign(
+        root,
+        &["sign", "--key", "out/keys/alice.key"],
+        Some("out/root.json"),
+        Some("out/root.alice.dsse.json"),
+    )?
+    .exit(0)?;
+    mirror_sign(
+        root,
+        &["sign", "--key", "out/keys/bob.key"],
+        Some("out/root.alice.dsse.json"),
+        Some("out/root.dsse.json"),
+    )?
+    .exit(0)
+}
+
+fn approve(root: &Path) -> Result<()> {
+    mirror_sign(
+        root,
+        &[
+            "sign",
+            "--key",
+            "out/keys/alice.key",
+            "--audit",
+            AUDIT,
+            "--actor",
+            "alice",
+        ],
+        Some("out/bootstrap.manifest.json"),
+        Some("out/bootstrap.alice.dsse.json"),
+    )?
+    .exit(0)?;
+    mirror_sign(
+        root,
+        &[
+            "sign",
+            "--key",
+            "out/keys/bob.key",
+            "--audit",
+            AUDIT,
+            "--actor",
+            "bob",
+        ],
+        Some("out/bootstrap.alice.dsse.json"),
+        Some("out/bootstrap.dsse.json"),
+    )?
+    .exit(0)
+}
+
+fn verify(root: &Path, out: &Path) -> Result<()> {
+    mirror_sign(
+        root,
+        &[
+            "verify",
+            "--trust",
+            "out/root.dsse.json",
+            "--now",
+            NOW,
+            "--audit",
+            AUDIT,
+            "--actor",
+            "operator",
+        ],
+        Some("out/bootstrap.dsse.json"),
+        Some("out/bootstrap.verify.json"),
+    )?
+    .exit(0)?;
+    let report = fs::read_to_string(out.join("bootstrap.verify.json"))
+        .context("cannot read out/bootstrap.verify.json")?;
+    ensure!(
+        report.contains("\"ok\": true") && report.contains("\"valid\": 2"),
+        "out/bootstrap.verify.json does not say ok with 2 valid signatures"
+    );
+    let signed_by = ["alice", "bob"].map(|name| format!("\"keyid\": \"{name}\""));
+    ensure!(
+        signed_by
+            .iter()
+            .all(|keyid| report.contains(keyid.as_str())),
+        "out/bootstrap.verify.json does not name alice and bob"
+    );
+    println!("report in out/bootstrap.verify.json: ok, valid 2 (alice, bob), threshold 2");
+    Ok(())
+}
+
+fn verify_alone(root: &Path) -> Result<()> {
+    let ran = mirror_sign(
+        root,
+        &[
+            "verify",
+            "--trust",
+            "out/root.dsse.json",
+            "--now",
+            NOW,
+            "out/bootstrap.alice.dsse.json",
+        ],
+        None,
+        None,
+    )?;
+    ran.exit(1)?;
+    ensure!(
+        ran.stdout.contains("\"ok\": false") && ran.stdout.contains("threshold-not-met"),
+        "the report does not say threshold-not-met"
+    );
+    ensure!(
+        ran.stderr.contains("threshold not met: 1 of the 2"),
+        "stderr does not say the threshold was not met"
+    );
+    Ok(())
+}
+
+/// `mirror-sign sums` and `pub --format signify`, then the stock `signify -C` in
+/// out/signify/: the archive alone before extraction, then the archive and every file.
+fn signed_sums(steps: &mut Steps, root: &Path, out: &Path) {
+    let Some(entries) = steps.value(
+        "mirror-sign sums: out/signify/SHA256SUMS and SHA256SUMS.sig (the archive and the files)",
+        sums(root),
+    ) else {
+        return;
+    };
+    if !steps.record(
+        "mirror-sign pub --format signify: out/keys/alice.signify.pub",
+        signify_pub(root, out),
+    ) {
+        return;
+    }
+    if cmd::which("signify-openbsd").is_none() {
+        steps.skip(
+            "signify-openbsd -C in out/signify/",
+            "signify-openbsd is not installed (Debian: apt-get install signify-openbsd)",
+        );
+        return;
+    }
+    let dir = root.join(SIGNIFY_DIR);
+    println!("$ cp out/{ARCHIVE} {SIGNIFY_DIR}/");
+    let copied = fs::copy(out.join(ARCHIVE), dir.join(ARCHIVE))
+        .map(drop)
+        .with_context(|| format!("cannot copy out/{ARCHIVE} into {SIGNIFY_DIR}/"));
+    if !steps.record(
+        "signify-openbsd -C … bootstrap.tar.gz (in out/signify/, before extraction): the archive",
+        copied.and_then(|()| signify_check(&dir, &[ARCHIVE], 1)),
+    ) {
+        return;
+    }
+    if steps.record(
+        "tar -xzf bootstrap.tar.gz (in out/signify/, beside the archive)",
+        cmd::run(
+            Command::new("tar")
+                .current_dir(&dir)
+                .args(["-xzf", ARCHIVE]),
+        ),
+    ) {
+        steps.record(
+            "signify-openbsd -C (in out/signify/): signature verified, the archive and every file OK",
+            signify_check(&dir, &[], entries),
+        );
+    }
+}
+
+/// Runs `mirror-sign sums`; returns how many lines SHA256SUMS has.
+fn sums(root: &Path) -> Result<usize> {
+    println!("$ mkdir {SIGNIFY_DIR}");
+    fs::create_dir_all(root.join(SIGNIFY_DIR))
+        .with_context(|| format!("cannot create {SIGNIFY_DIR}"))?;
+    let out_dir = format!("{SIGNIFY_DIR}/");
+    let ran = mirror_sign(
+        root,
+        &[
+            "sums",
+            "--key",
+            "out/keys/alice.key",
+            "--out",
+            &out_dir,
+            "--audit",
+            AUDIT,
+            "--actor",
+            "alice",
+        ],
+        Some("out/bootstrap.manifest.json"),
+        None,
+    )?;
+    print!("{}", ran.stdout);
+    ran.exit(0)?;
+    let entries = json_number(&ran.stdout, "entries").context("sums printed no `entries`")?;
+    ensure!(entries > 1, "SHA256SUMS has {entries} lines");
+    Ok(entries)
+}
+
+fn signify_pub(root: &Path, out: &Path) -> Result<()> {
+    mirror_sign(
+        root,
+        &["pub", "--key", "out/keys/alice.key", "--format", "signify"],
+        None,
+        Some("out/keys/alice.signify.pub"),
+    )?
+    .exit(0)?;
+    let text = fs::read_to_string(out.join("keys/alice.signify.pub"))
+        .context("cannot read out/keys/alice.signify.pub")?;
+    print!("{text}");
+    ensure!(
+        text.starts_with("untrusted comment: ") && text.lines().count() == 2,
+        "out/keys/alice.signify.pub is not a signify public key file"
+    );
+    Ok(())
+}
+
+/// `signify -C` in `dir`, on `names` (every listed file when empty); `ok` lines must say OK.
+fn signify_check(dir: &Path, names: &[&str], ok: usize) -> Result<()> {
+    let mut signify = Command::new("signify-openbsd");
+    signify
+        .current_dir(dir)
+        .args([
+            "-C",
+            "-p",
+            "../keys/alice.signify.pub",
+            "-x",
+            "SHA256SUMS.sig",
+        ])
+        .args(names);
+    println!("$ {}", cmd::display(&signify));
+    let output = cmd::output(&mut signify)?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    print!("{stdout}");
+    eprint!("{}", String::from_utf8_lossy(&output.stderr));
+    ensure!(
+        output.status.success(),
+        "signify-openbsd -C failed ({})",
+        output.status
+    );
+    ensure!(
+        stdout.lines().next() == Some("Signature Verified"),
+        "signify did not say `Signature Verified`"
+    );
+    let checked = stdout.lines().filter(|l| l.ends_with(": OK")).count();
+    ensure!(checked == ok, "{checked} files OK, not {ok}");
+    Ok(())
+}
+
+fn attest(root: &Path) -> Result<()> {
+    mirror_sign(
+        root,
+        &[
+            "attest",
+            "--key",
+            "out/keys/alice.key",
+            "--archive",
+            &format!("out/{ARCHIVE}"),
+            "--audit",
+            AUDIT,
+            "--actor",
+            "alice",
+        ],
+        Some("out/bootstrap.manifest.json"),
+        Some("out/bootstrap.intoto.json"),
+    )?
+    .exit(0)
+}
+
+/// An outside check of the attestation: Python reads the envelope and the statement, OpenSSL
+/// verifies the Ed25519 signature over DSSE's PAE with alice's public key.
+const CHECK_ATTESTATION: &str = r#"
+import base64, json, os, subprocess, sys, tempfile
+envelope, public_key, archive_sums, report = sys.argv[1:5]
+def fail(message):
+    sys.exit("check-attestation: " + message)
+env = json.load(open(envelope))
+payload_type = env["payloadType"]
+if payload_type != "application/vnd.in-toto+json":
+    fail("payloadType is %r" % payload_type)
+body = base64.b64decode(env["payload"], validate=True)
+statement = json.loads(body)
+if statement["_type"] != "https://in-toto.io/Statement/v1":
+    fail("_type is %r" % statement["_type"])
+archive_sha256 = open(archive_sums).read().split()[0]
+subjects = [(s["name"], s["digest"].get("sha256")) for s in statement["subject"]]
+if subjects != [("bootstrap.tar.gz", archive_sha256)]:
+    fail("subject is %r, not the archive with sha256 %s" % (subjects, archive_sha256))
+approved = json.load(open(report))["payloadDigest"]
+if statement["predicate"]["manifestDigest"] != approved:
+    fail("manifestDigest is %s, not the approved payload %s"
+         % (statement["predicate"]["manifestDigest"], approved))
+print("subject: bootstrap.tar.gz sha256:%s, manifestDigest: %s (the approved payload)"
+      % (archive_sha256, approved))
+t = payload_type.encode()
+pae = b"DSSEv1 %d %s %d %s" % (len(t), t, len(body), body)
+if len(env["signatures"]) != 1:
+    fail("%d signatures, not 1" % len(env["signatures"]))
+with tempfile.TemporaryDirectory() as tmp:
+    pae_file, sig_file = os.path.join(tmp, "pae"), os.path.join(tmp, "sig")
+    with open(pae_file, "wb") as f:
+        f.write(pae)
+    with open(sig_file, "wb") as f:
+        f.write(base64.b64decode(env["signatures"][0]["sig"], validate=True))
+    verified = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", public_key,
+                               "-rawin", "-in", pae_file, "-sigfile", sig_file])
+    if verified.returncode != 0:
+        fail("openssl pkeyutl -verify failed")
+"#;
+
+fn check_attestation(root: &Path) -> Result<()> {
+    let files = [
+        "out/bootstrap.intoto.json",
+        "out/keys/alice.pub",
+        "out/bootstrap.tar.gz.sha256",
+        "out/bootstrap.verify.json",
+    ];
+    println!(
+        "$ python3 -c \"$CHECK_ATTESTATION\" {}   # the script is in xtask/src/demo.rs",
+        files.join(" ")
+    );
+    cmd::output(
+        Command::new("python3")
+            .current_dir(root)
+            .args(["-c", CHECK_ATTESTATION])
+            .args(files)
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit()),
+    )
+    .and_then(|output| {
+        ensure!(
+            output.status.success(),
+            "the attestation check failed ({})",
+            output.status
+        );
+        Ok(())
+    })
+}
+
+fn audit_verify(root: &Path) -> Result<()> {
+    let ran = mirror_sign(root, &["audit", "verify", AUDIT], None, None)?;
+    print!("{}", ran.stdout);
+    ran.exit(0)?;
+    // sign (alice), sign (bob), verify (operator), sums and attest (alice).
+    ensure!(
+        ran.stdout.contains("\"ok\": true") && ran.stdout.contains("\"lines\": 5"),
+        "the report does not say ok with 5 lines"
+    );
+    Ok(())
+}
+
+fn audit_tampered(root: &Path, out: &Path) -> Result<()> {
+    let log = fs::read_to_string(out.join("audit.jsonl")).context("cannot read out/audit.jsonl")?;
+    let (from, to) = ("\"actor\":\"bob\"", "\"actor\":\"mallory\"");
+    let mut lines: Vec<String> = log.lines().map(|line| format!("{line}\n")).collect();
+    let Some(line) = lines.get_mut(1).filter(|line| line.contains(from)) else {
+        bail!("line 2 of out/audit.jsonl is not bob's signature");
+    };
+    *line = line.replacen(from, to, 1);
+    let tampered = lines.concat();
+    println!("$ sed '2s/{from}/{to}/' out/audit.jsonl > out/audit.tampered.jsonl");
+    fs::write(out.join("audit.tampered.jsonl"), tampered)
+        .context("cannot write out/audit.tampered.jsonl")?;
+    let ran = mirror_sign(
+        root,
+        &["audit", "verify", "out/audit.tampered.jsonl"],
+        None,
+        None,
+    )?;
+    ran.exit(1)?;
+    ensure!(
+        ran.stderr.contains("line 2 was edited"),
+        "stderr does not name line 2 as edited"
+    );
+    Ok(())
+}
+
+/// A finished `mirror-sign` run: its exit status, stdout (unless it went to a file), stderr.
+#[derive(Debug)]
+struct Ran {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+impl Ran {
+    fn exit(&self, code: i32) -> Result<()> {
+        ensure!(
+            self.status.code() == Some(code),
+            "mirror-sign exited with {}, not {code}: {}",
+            self.status,
+            self.stderr.trim()
+        );
+        Ok(())
+    }
+}
+
+/// Runs `mirror-sign` in the workspace root, printed as the shell line that does the same:
+/// `stdin` and `stdout` name files (stdout is captured when `None`). Its stderr is captured
+/// and shown.
+fn mirror_sign(
+    root: &Path,
+    args: &[&str],
+    stdin: Option<&str>,
+    stdout: Option<&str>,
+) -> Result<Ran> {
+    let mut run = Command::new(workspace::release_binary("mirror-sign"));
+    run.current_dir(root).args(args);
+    let mut shown = cmd::display(&run);
+    if let Some(path) = stdin {
+        let file = File::open(root.join(path)).with_context(|| format!("cannot read {path}"))?;
+        run.stdin(file);
+        shown.push_str(&format!(" < {path}"));
+    }
+    if let Some(path) = stdout {
+        let file =
+            File::create(root.join(path)).with_context(|| format!("cannot create {path}"))?;
+        run.stdout(file);
+        shown.push_str(&format!(" > {path}"));
+    }
+    println!("$ {shown}");
+    let output = cmd::output(&mut run)?;
+    let ran = Ran {
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    eprint!("{}", ran.stderr);
+    Ok(ran)
+}
+
+/// The string value of `"member": "…"` in pretty JSON printed by a tool (no escapes in it).
+fn json_str<'a>(json: &'a str, member: &str) -> Option<&'a str> {
+    let start = json.find(&format!("\"{member}\": \""))? + member.len() + 5;
+    let rest = &json[start..];
+    Some(&rest[..rest.find('"')?])
+}
+
+/// The integer value of `"member": N` in pretty JSON printed by a tool.
+fn json_number(json: &str, member: &str) -> Option<usize> {
+    let start = json.find(&format!("\"{member}\": "))? + member.len() + 4;
+    let digits: String = json[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
 }
 
 /// Packs the example config into `<dir>/bootstrap.tar.gz`; returns the manifest from stdout.
@@ -405,6 +979,20 @@ impl Steps {
         ok
     }
 
+    /// Records a step that gives a value; the value if it passed.
+    fn value<T>(&mut self, name: &str, result: Result<T>) -> Option<T> {
+        match result {
+            Ok(value) => {
+                self.record(name, Ok(()));
+                Some(value)
+            }
+            Err(err) => {
+                self.record(name, Err(err));
+                None
+            }
+        }
+    }
+
     fn skip(&mut self, name: &str, why: &str) {
         let outcome = Outcome::Skipped(why.to_owned());
         println!("{}", line(name, &outcome));
@@ -434,6 +1022,21 @@ impl Steps {
             println!(
                 "        out/bootstrap.manifest.json, out/SHA256SUMS, out/B3SUMS, out/extracted/"
             );
+        }
+        let approval: Vec<String> = [
+            "root.dsse.json",
+            "bootstrap.dsse.json",
+            "bootstrap.verify.json",
+            "signify/SHA256SUMS.sig",
+            "bootstrap.intoto.json",
+            "audit.jsonl",
+        ]
+        .iter()
+        .filter(|file| out.join(file).exists())
+        .map(|file| format!("out/{file}"))
+        .collect();
+        if !approval.is_empty() {
+            println!("approval: {}", approval.join(", "));
         }
         if failed == 0 {
             println!("demo: all {} steps passed", self.done.len());
@@ -470,5 +1073,15 @@ mod tests {
             "a\nb\\c"
         );
         assert!(sums_path("not a sums line").is_err());
+    }
+
+    #[test]
+    fn members_are_read_from_pretty_json() {
+        let json = "{\n  \"entries\": 13,\n  \"fingerprint\": \"sha256:ab\",\n  \"lines\": 5\n}\n";
+        assert_eq!(json_str(json, "fingerprint"), Some("sha256:ab"));
+        assert_eq!(json_number(json, "entries"), Some(13));
+        assert_eq!(json_number(json, "lines"), Some(5));
+        assert_eq!(json_str(json, "entries"), None);
+        assert_eq!(json_number(json, "missing"), None);
     }
 }

@@ -16,8 +16,9 @@ cargo xtask: project automation for the Offline Ops toolset
 usage: cargo xtask <command> [options]
 
 commands:
-  demo          build the tools, pack examples/bootstrap.yaml into out/, and check the
-                bundle with the system's gzip, tar, sha256sum and b3sum
+  demo          build the tools, pack examples/bootstrap.yaml into out/, check the bundle
+                with the system's gzip, tar, sha256sum and b3sum, then approve it 2 of 3
+                with mirror-sign and check the signed sums with signify-openbsd
   test          the whole test suite: required system tools, rustfmt, clippy -D warnings,
                 then every test in the workspace
   bench pack    measure bundle-pack against `tar | pigz -6` on the reference corpus

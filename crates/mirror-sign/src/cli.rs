@@ -13,7 +13,8 @@ use std::path::PathBuf;
 Approvers each sign a bundle manifest with their own key (`sign`, or `approve` then `combine` \
 when they sit at different places); `verify` counts the distinct public keys of a trust root \
 that signed. Documents are read on stdin and written on stdout; messages go to stderr. Exit \
-codes: 0 ok, 1 the check ran and failed (threshold not met), 2 usage, input or I/O error."
+codes: 0 ok, 1 the check ran and failed (threshold not met, rotation refused, chain broken, a key \
+out of date, audit log tampered), 2 usage, input or I/O error."
 )]
 pub struct Cli {
     #[command(subcommand)]
