@@ -162,17 +162,7 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u
         }
         Command::Verify(args) => {
             let report = verify::verify(&args)?.report;
-            publish::record(
-                &args.audit,
-                audit::action::VERIFY,
-                &report.payload_digest,
-                None,
-                if report.ok {
-                    "threshold-met"
-                } else {
-                    "threshold-not-met"
-                },
-            )?;
+            publish::record_verdict(&args.audit, &report)?;
             write_json(stdout, &report)?;
             for problem in &report.problems {
                 let _ = writeln!(stderr, "mirror-sign: error: {}", sanitize(&problem.message));
@@ -182,17 +172,7 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u
         Command::Status(args) => {
             let verdict = verify::verify(&args)?;
             let report = &verdict.report;
-            publish::record(
-                &args.audit,
-                audit::action::VERIFY,
-                &report.payload_digest,
-                None,
-                if report.ok {
-                    "threshold-met"
-                } else {
-                    "threshold-not-met"
-                },
-            )?;
+            publish::record_verdict(&args.audit, report)?;
             let text = verify::render_status(report, verdict.root_keys);
             write_data(stdout, text.as_bytes());
             Ok(verify::exit_code(report))

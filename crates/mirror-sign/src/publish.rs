@@ -126,6 +126,25 @@ pub fn record(
     Ok(())
 }
 
+/// Records a `verify` (or `status`) verdict in the audit log, when one was asked for.
+pub fn record_verdict(
+    options: &AuditOptions,
+    report: &offline_formats::threshold::ThresholdReport,
+) -> Result<(), SignError> {
+    let result = if report.ok {
+        "threshold-met"
+    } else {
+        "threshold-not-met"
+    };
+    record(
+        options,
+        audit::action::VERIFY,
+        &report.payload_digest,
+        None,
+        result,
+    )
+}
+
 /// The verdict of `mirror-sign audit verify`, as JSON.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
