@@ -15,7 +15,6 @@ pub mod tar_stream;
 use crate::cli::{Cli, Command, PackArgs};
 use crate::config::{ConfigFile, Settings, Source};
 use crate::error::PackError;
-use clap::Parser;
 use offline_formats::{sums, timestamp};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -27,48 +26,22 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match tool_cli::parse::<Cli, _, _>(TOOL, args, stdout, stderr) {
         Ok(cli) => cli,
-        Err(e) if !e.use_stderr() => {
-            // --help and --version: the text is data the user asked for.
-            let _ = write!(stdout, "{e}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            let text = e.to_string();
-            let text = text.strip_prefix("error: ").unwrap_or(&text);
-            let _ = write!(stderr, "bundle-pack: error: {}", sanitize(text));
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     output::remove_partial_files_on_interrupt();
     match run(cli, stdout, stderr) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            let _ = writeln!(stderr, "bundle-pack: error: {}", sanitize(&e.to_string()));
+            tool_cli::report_error(TOOL, stderr, &e.to_string());
             ExitCode::from(e.exit_code())
         }
     }
 }
 
-/// Escapes control characters so that a hostile file name cannot move the cursor or forge
-/// lines on the user's terminal; newlines that end lines of the message are kept.
-fn sanitize(message: &str) -> String {
-    let body = message.trim_end_matches('\n');
-    let mut out: String = body
-        .chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() && c != '\n' {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect();
-    out.push_str(&message[body.len()..]);
-    out
-}
+/// The tool's name in messages.
+const TOOL: &str = "bundle-pack";
 
 /// Runs a parsed command line; returns the exit code for success paths.
 pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u8, PackError> {
@@ -79,7 +52,7 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u
             } else {
                 inspect::read_embedded_manifest(&archive)?
             };
-            write_data(stdout, &manifest.to_pretty_json());
+            tool_cli::write_data(stdout, &manifest.to_pretty_json());
             Ok(0)
         }
         None => {
@@ -91,11 +64,6 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u
             Ok(0)
         }
     }
-}
-
-/// Writes data to stdout; a closed pipe is not an error (the reader stopped listening).
-fn write_data(stdout: &mut dyn Write, bytes: &[u8]) {
-    let _ = stdout.write_all(bytes).and_then(|()| stdout.flush());
 }
 
 fn pack_bundle(
@@ -185,7 +153,7 @@ fn pack_bundle(
     for side in staged {
         side.commit()?;
     }
-    write_data(stdout, &manifest_json);
+    tool_cli::write_data(stdout, &manifest_json);
     if !settings.quiet {
         let _ = writeln!(
             stderr,

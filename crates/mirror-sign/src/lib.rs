@@ -19,7 +19,6 @@ use crate::cli::{AuditCommand, Cli, Command, PubFormat};
 use crate::document::read_input;
 use crate::error::SignError;
 use crate::sign::{Combined, Signed};
-use clap::Parser;
 use offline_formats::jcs;
 use std::io::Write;
 use std::path::Path;
@@ -31,44 +30,25 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match tool_cli::parse::<Cli, _, _>(TOOL, args, stdout, stderr) {
         Ok(cli) => cli,
-        Err(e) if !e.use_stderr() => {
-            // --help and --version: the text is data the user asked for.
-            let _ = write!(stdout, "{e}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            let text = e.to_string();
-            let text = text.strip_prefix("error: ").unwrap_or(&text);
-            let _ = write!(stderr, "mirror-sign: error: {}", sanitize(text));
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     match run(cli, stdout, stderr) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            let _ = writeln!(stderr, "mirror-sign: error: {}", sanitize(&e.to_string()));
+            tool_cli::report_error(TOOL, stderr, &e.to_string());
             ExitCode::from(e.exit_code())
         }
     }
 }
 
-/// Escapes control characters so that a hostile keyid, owner or file name cannot move the
-/// cursor or forge lines on the user's terminal; newlines that end lines are kept.
-pub fn sanitize(message: &str) -> String {
-    let body = message.trim_end_matches('\n');
-    let mut out = String::with_capacity(message.len());
-    for c in body.chars() {
-        if c.is_control() && c != '\n' {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out.push_str(&message[body.len()..]);
-    out
-}
+/// The tool's name in messages.
+const TOOL: &str = "mirror-sign";
+
+/// Escapes control characters in a message for people (keyids, owners and file names may
+/// be hostile).
+pub use tool_cli::sanitize;
 
 /// Runs a parsed command line; returns the exit code of a completed command.
 pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u8, SignError> {
@@ -230,10 +210,7 @@ fn write_json<T: serde::Serialize>(stdout: &mut dyn Write, value: &T) -> Result<
     Ok(())
 }
 
-/// Writes data to stdout; a closed pipe is not an error (the reader stopped listening).
-fn write_data(stdout: &mut dyn Write, bytes: &[u8]) {
-    let _ = stdout.write_all(bytes).and_then(|()| stdout.flush());
-}
+use tool_cli::write_data;
 
 /// Writes `bytes` to a temporary file beside `path`, syncs it and renames it over `path`, so
 /// `path` is either the old or the new document, never half of one.
