@@ -15,7 +15,6 @@ use offline_formats::jcs::to_canonical_vec;
 use offline_formats::manifest::BundleManifest;
 use offline_formats::FormatError;
 use serde_json::{json, Value};
-use sha2::{Digest as _, Sha256};
 use std::io::{self, Read};
 
 /// `_type` of an in-toto Statement v1.
@@ -24,10 +23,6 @@ pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
 pub const PREDICATE_TYPE: &str = "https://stellaops.invalid/bundle-provenance/v1";
 /// DSSE payload type of an in-toto statement.
 pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
-
-/// Read buffer of [`archive_sha256`]: large enough for SHA-NI to run at full speed, small
-/// enough that memory does not depend on the archive.
-const READ_BUFFER: usize = 256 * 1024;
 
 /// Why an attestation could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -99,21 +94,9 @@ pub fn manifest_digest(manifest: &BundleManifest) -> Result<String, AttestError>
 
 /// Lowercase hex SHA-256 and size of a stream, read once in fixed-size pieces so memory does
 /// not grow with the archive.
-pub fn archive_sha256<R: Read>(mut reader: R) -> io::Result<(String, u64)> {
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; READ_BUFFER];
-    let mut size = 0u64;
-    loop {
-        let n = match reader.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        hasher.update(&buffer[..n]);
-        size += n as u64;
-    }
-    Ok((hex::encode(hasher.finalize()), size))
+pub fn archive_sha256<R: Read>(reader: R) -> io::Result<(String, u64)> {
+    let (digest, size) = offline_formats::digest::sha256_reader(reader)?;
+    Ok((hex::encode(digest), size))
 }
 
 /// Checks that an archive (its file name, SHA-256 and size) is the one the manifest names.
@@ -281,7 +264,7 @@ mod tests {
         );
         assert_eq!(size, 0);
         // More than one buffer, with a length that is not a multiple of it.
-        let len = 3 * READ_BUFFER as u64 + 17;
+        let len = 3 * 256 * 1024 + 17;
         let (hex, size) = archive_sha256(io::repeat(7).take(len)).unwrap();
         let whole = vec![7u8; len as usize];
         assert_eq!(hex, hex::encode(sha256(&whole)));

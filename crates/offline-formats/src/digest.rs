@@ -84,6 +84,25 @@ pub fn digest_reader<R: Read>(mut reader: R) -> io::Result<Digests> {
     Ok(hasher.finalize())
 }
 
+/// Reads `reader` to the end once, hashing with SHA-256 only; returns the digest and the
+/// length.
+pub fn sha256_reader<R: Read>(mut reader: R) -> io::Result<([u8; 32], u64)> {
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; READ_BUFFER];
+    let mut size = 0u64;
+    loop {
+        let n = match reader.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buffer[..n]);
+        size += n as u64;
+    }
+    Ok((hasher.finalize().into(), size))
+}
+
 /// SHA-256 of a byte slice.
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
@@ -142,6 +161,14 @@ mod tests {
             "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85"
         );
         assert_eq!(d.size, 3);
+    }
+
+    #[test]
+    fn sha256_reader_agrees_with_the_dual_digest() {
+        let data = vec![7u8; 3 * READ_BUFFER + 11];
+        let (sha, size) = sha256_reader(&data[..]).unwrap();
+        let both = digest_reader(&data[..]).unwrap();
+        assert_eq!((sha, size), (both.sha256, both.size));
     }
 
     #[test]

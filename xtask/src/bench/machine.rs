@@ -12,6 +12,17 @@ pub struct Machine {
     pub mem_total_mib: u64,
 }
 
+impl std::fmt::Display for Machine {
+    /// The line each bench prints: `2 cores, <cpu>, <n> MiB RAM, <kernel>`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} cores, {}, {} MiB RAM, {}",
+            self.nproc, self.cpu, self.mem_total_mib, self.kernel
+        )
+    }
+}
+
 pub fn describe() -> Machine {
     let nproc = std::thread::available_parallelism().map_or(1, |n| n.get());
     let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();

@@ -232,10 +232,7 @@ impl<'a> Figures<'a> {
 
     fn print(&self, machine: &Machine, options: &Options) {
         println!("\n==> bench pack: results");
-        println!(
-            "machine: {} cores, {}, {} MiB RAM, {}",
-            machine.nproc, machine.cpu, machine.mem_total_mib, machine.kernel
-        );
+        println!("machine: {machine}");
         println!(
             "corpus:  scale {} ({} files, {:.1} MiB), median of {} warm runs",
             self.corpus.scale,

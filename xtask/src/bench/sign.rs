@@ -478,10 +478,7 @@ impl Figures {
 
     fn print(&self, machine: &Machine, options: &Options) {
         println!("\n==> bench sign: results");
-        println!(
-            "machine: {} cores, {}, {} MiB RAM, {}",
-            machine.nproc, machine.cpu, machine.mem_total_mib, machine.kernel
-        );
+        println!("machine: {machine}");
         println!(
             "median of {} warm runs; peak RSS is the largest",
             options.runs
