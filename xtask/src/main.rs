@@ -23,6 +23,7 @@ commands:
                 then every test in the workspace
   bench pack    measure bundle-pack against `tar | pigz -6` on the reference corpus
   bench sign    time mirror-sign sign, verify and attest on the reference corpus's manifest
+  bench verify  measure checksum-verify against sha256sum -c, b3sum --check and tar -xzf
 
 Run `cargo xtask <command> --help` for the options of a command.
 ";

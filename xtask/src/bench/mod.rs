@@ -10,6 +10,7 @@ mod machine;
 mod measure;
 mod pack;
 mod sign;
+mod verify;
 
 use crate::args::{Args, Usage};
 use anyhow::Result;
@@ -25,6 +26,7 @@ usage: cargo xtask bench <bench> [--scale F] [--runs N] [--json FILE]
 benches:
   pack    bundle-pack vs `tar --sort=name … | pigz -6` on the reference corpus
   sign    mirror-sign sign, verify and attest on the reference corpus's 20,004-file manifest
+  verify  checksum-verify vs `sha256sum -c`, `b3sum --check` and `tar -xzf` + `sha256sum -c`
 
 Run `cargo xtask bench <bench> --help` for details.
 ";
@@ -33,12 +35,16 @@ pub fn run(mut args: Args) -> Result<ExitCode> {
     match args.subcommand().as_deref() {
         Some("pack") => pack::run(args),
         Some("sign") => sign::run(args),
-        Some(other) => Err(Usage(format!("unknown bench `{other}` (known: pack, sign)")).into()),
+        Some("verify") => verify::run(args),
+        Some(other) => Err(Usage(format!(
+            "unknown bench `{other}` (known: pack, sign, verify)"
+        ))
+        .into()),
         None if args.help() => {
             print!("{HELP}");
             Ok(ExitCode::SUCCESS)
         }
-        None => Err(Usage("which bench? (known: pack, sign)".into()).into()),
+        None => Err(Usage("which bench? (known: pack, sign, verify)".into()).into()),
     }
 }
 
