@@ -42,7 +42,7 @@ const ID_BASE: &str = "https://stellaops.invalid/schemas/";
 const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
 
 /// Every failure kind the Rust type knows, in declaration order.
-const ALL_KINDS: [FailureKind; 10] = [
+const ALL_KINDS: [FailureKind; 12] = [
     FailureKind::Mismatch,
     FailureKind::Size,
     FailureKind::Missing,
@@ -53,6 +53,8 @@ const ALL_KINDS: [FailureKind; 10] = [
     FailureKind::Stale,
     FailureKind::Rollback,
     FailureKind::Mode,
+    FailureKind::Hygiene,
+    FailureKind::Malformed,
 ];
 
 /// Every reason a signature entry can fail to count, in declaration order.
@@ -472,8 +474,20 @@ fn every_published_format_has_a_schema() {
     assert_eq!(
         schema_files(),
         [
-            AOC, VIOLATION, APPROVAL, MANIFEST, ENVELOPE, KEY_STATUS, ROTATION, THRESHOLD, CHAIN,
-            TRUST, VERIFY
+            AOC,
+            VIOLATION,
+            APPROVAL,
+            MANIFEST,
+            ENVELOPE,
+            KEY_STATUS,
+            ROTATION,
+            STAGE_INDEX,
+            STAGE_RECEIPT,
+            THRESHOLD,
+            CHAIN,
+            TRUST,
+            VERIFY,
+            VERIFY_STATE
         ],
         "docs/schemas/ holds exactly these schemas: give a new one its tests here"
     );
@@ -1801,4 +1815,373 @@ fn rotation_chain_and_key_status_reports_round_trip_and_accept_later_members() {
     );
     let bytes = serde_json::to_vec(&later).expect("serializes");
     ChainReport::from_json_slice(&bytes).expect("the reader ignores unknown members");
+}
+
+// ---------------------------------------------------------------------------------------
+// `checksum-verify stage`: the receipt that activates a generation, the index of the `cas`
+// layout, and the `stage` member of the report it prints.
+
+use offline_formats::stage::{
+    self as stage_format, Decision, IndexEntry, Layout, ObjectCounts, StageIndex, StageReceipt,
+    StageStatus, StageSummary,
+};
+
+const STAGE_RECEIPT: &str = "stage-receipt.v1.schema.json";
+const STAGE_INDEX: &str = "stage-index.v1.schema.json";
+
+fn stage_receipt(layout: Layout, decision: Decision) -> StageReceipt {
+    StageReceipt {
+        schema: stage_format::RECEIPT_SCHEMA.to_owned(),
+        bundle_id: "stellaops-bootstrap".to_owned(),
+        mirror_generation: 7,
+        manifest_digest: format!("sha256:{}", hex64('a')),
+        layout,
+        index_digest: (layout == Layout::Cas).then(|| format!("sha256:{}", hex64('b'))),
+        operator: "olivia@site-a".to_owned(),
+        decision,
+        reason: (decision == Decision::Forced)
+            .then(|| "generation 8 was withdrawn upstream (CHG-1234)".to_owned()),
+        staged_at: "2026-06-01T00:00:00Z".to_owned(),
+        tool: "checksum-verify/0.1.0".to_owned(),
+    }
+}
+
+fn stage_index() -> StageIndex {
+    StageIndex {
+        schema: stage_format::INDEX_SCHEMA.to_owned(),
+        bundle_id: "stellaops-bootstrap".to_owned(),
+        mirror_generation: 7,
+        manifest_digest: format!("sha256:{}", hex64('a')),
+        objects: vec![
+            IndexEntry {
+                path: "charts/app/values.yaml".to_owned(),
+                key: format!("sha256/{}", hex64('c')),
+                size: 12,
+                sha256: hex64('c'),
+            },
+            IndexEntry {
+                path: "images/layer.bin".to_owned(),
+                key: format!("sha256/{}", hex64('d')),
+                size: 300_000,
+                sha256: hex64('d'),
+            },
+        ],
+    }
+}
+
+/// The report `checksum-verify stage` prints: the verify report with a `stage` member.
+fn stage_report(report: &VerifyReport, status: StageStatus) -> Value {
+    let mut value = to_value(report);
+    let summary = StageSummary {
+        to: "s3://offline/site-a".to_owned(),
+        layout: Layout::Generation,
+        generation: "s3://offline/site-a/stellaops-bootstrap/7/".to_owned(),
+        status,
+        uploaded: ObjectCounts {
+            objects: 4,
+            bytes: 1_234_567,
+        },
+        present: ObjectCounts {
+            objects: 2,
+            bytes: 20,
+        },
+        quarantined: (status == StageStatus::NotActivated)
+            .then(|| "/srv/quarantine/bootstrap.tar.gz".to_owned()),
+    };
+    value
+        .as_object_mut()
+        .expect("object")
+        .insert("stage".to_owned(), to_value(&summary));
+    value
+}
+
+#[test]
+fn stage_schemas_match_the_rust_types() {
+    assert_eq!(
+        load_schema(STAGE_RECEIPT)["properties"]["schema"]["const"],
+        StageReceipt::schema_id()
+    );
+    assert_eq!(
+        load_schema(STAGE_INDEX)["properties"]["schema"]["const"],
+        StageIndex::schema_id()
+    );
+    assert_eq!(stage_format::RECEIPT_SCHEMA, StageReceipt::schema_id());
+    assert_eq!(stage_format::INDEX_SCHEMA, StageIndex::schema_id());
+    let layouts: Vec<Value> = [Layout::Generation, Layout::Cas]
+        .iter()
+        .map(to_value)
+        .collect();
+    let receipt = load_schema(STAGE_RECEIPT);
+    assert_eq!(
+        receipt["properties"]["layout"]["enum"],
+        Value::Array(layouts.clone())
+    );
+    let decisions: Vec<Value> = [Decision::Accepted, Decision::Forced]
+        .iter()
+        .map(to_value)
+        .collect();
+    assert_eq!(
+        receipt["properties"]["decision"]["enum"],
+        Value::Array(decisions)
+    );
+    let verify = load_schema(VERIFY);
+    assert_eq!(
+        verify["$defs"]["stage"]["properties"]["layout"]["enum"],
+        Value::Array(layouts)
+    );
+    let statuses: Vec<Value> = [
+        StageStatus::Activated,
+        StageStatus::AlreadyActive,
+        StageStatus::NotActivated,
+    ]
+    .iter()
+    .map(to_value)
+    .collect();
+    assert_eq!(
+        verify["$defs"]["stage"]["properties"]["status"]["enum"],
+        Value::Array(statuses)
+    );
+}
+
+#[test]
+fn stage_receipts_and_indexes_validate_and_round_trip() {
+    for (layout, decision) in [
+        (Layout::Generation, Decision::Accepted),
+        (Layout::Cas, Decision::Accepted),
+        (Layout::Generation, Decision::Forced),
+    ] {
+        let receipt = stage_receipt(layout, decision);
+        assert_valid(STAGE_RECEIPT, &to_value(&receipt));
+        round_trip(&receipt);
+    }
+    let plain = to_value(&stage_receipt(Layout::Generation, Decision::Accepted));
+    assert!(plain.get("reason").is_none() && plain.get("indexDigest").is_none());
+    assert_valid(STAGE_INDEX, &to_value(&stage_index()));
+    round_trip(&stage_index());
+}
+
+#[test]
+fn stage_schemas_refuse_malformed_documents() {
+    let receipt = to_value(&stage_receipt(Layout::Generation, Decision::Accepted));
+    for (pointer, value) in [
+        ("/manifestDigest", json!(hex64('a'))),
+        ("/mirrorGeneration", json!(-1)),
+        ("/bundleId", json!("../etc")),
+        ("/bundleId", json!("..")),
+        ("/decision", json!("approved")),
+        ("/layout", json!("flat")),
+        ("/stagedAt", json!("2026-06-01 00:00")),
+        ("/schema", json!("stellaops.stage-receipt/v2")),
+    ] {
+        assert_invalid_at(STAGE_RECEIPT, &with(&receipt, pointer, value), pointer);
+    }
+    // A receipt is read by importers: nothing unknown rides along.
+    assert_invalid_at(
+        STAGE_RECEIPT,
+        &with_member(&receipt, "", "activatedBy", json!("mallory")),
+        "",
+    );
+    // A forced decision carries its reason, a cas receipt its index digest, and not otherwise.
+    assert_invalid_at(
+        STAGE_RECEIPT,
+        &with(&receipt, "/decision", json!("forced")),
+        "",
+    );
+    let forced = to_value(&stage_receipt(Layout::Generation, Decision::Forced));
+    assert_invalid_at(
+        STAGE_RECEIPT,
+        &with(&forced, "/decision", json!("accepted")),
+        "",
+    );
+    assert_invalid_at(STAGE_RECEIPT, &with(&receipt, "/layout", json!("cas")), "");
+    let cas = to_value(&stage_receipt(Layout::Cas, Decision::Accepted));
+    assert_invalid_at(
+        STAGE_RECEIPT,
+        &with(&cas, "/layout", json!("generation")),
+        "",
+    );
+
+    let index = to_value(&stage_index());
+    for (pointer, value) in [
+        ("/objects/0/key", json!("charts/app/values.yaml")),
+        ("/objects/0/sha256", json!(hex64('C'))),
+        ("/objects/1/size", json!(-1)),
+    ] {
+        assert_invalid_at(STAGE_INDEX, &with(&index, pointer, value), pointer);
+    }
+    assert_invalid_at(
+        STAGE_INDEX,
+        &with_member(&index, "/objects/0", "mode", json!("0644")),
+        "/objects/0",
+    );
+}
+
+#[test]
+fn stage_reports_validate_as_verify_reports() {
+    let activated = stage_report(&passing_verify_report(), StageStatus::Activated);
+    assert_valid(VERIFY, &activated);
+    assert_valid(
+        VERIFY,
+        &stage_report(&passing_verify_report(), StageStatus::AlreadyActive),
+    );
+    let refused = stage_report(&failing_verify_report(), StageStatus::NotActivated);
+    assert_eq!(refused["stage"]["status"], "not-activated");
+    assert_valid(VERIFY, &refused);
+    for (pointer, value) in [
+        ("/stage/status", json!("half-done")),
+        ("/stage/uploaded/objects", json!(-1)),
+        ("/stage/layout", json!("flat")),
+    ] {
+        assert_invalid_at(VERIFY, &with(&activated, pointer, value), pointer);
+    }
+    // A plain verify reader still reads it.
+    let bytes = serde_json::to_vec(&activated).expect("serializes");
+    VerifyReport::from_json_slice(&bytes).expect("the reader ignores the stage member");
+}
+
+// ---------------------------------------------------------------------------------------
+// `checksum-verify`: reports and `--state` files written by the built binary.
+
+const VERIFY_STATE: &str = "verify-state.v1.schema.json";
+
+/// A tool built beside this test (`<target>/<profile>/deps/` holds the test, the tools are one
+/// folder up); `cargo build --workspace --bins` builds them first.
+fn built_tool(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("path of the test executable");
+    let Some(profile_dir) = exe.parent().and_then(std::path::Path::parent) else {
+        panic!("{}: not inside <target>/<profile>/deps", exe.display());
+    };
+    let bin = profile_dir.join(name);
+    assert!(
+        bin.is_file(),
+        "{}: not found; run `cargo build -p {name}` first (`cargo xtask test` does)",
+        bin.display()
+    );
+    bin
+}
+
+/// Runs a built tool; returns its exit code and stdout.
+fn run_tool(cmd: &mut std::process::Command) -> (Option<i32>, Vec<u8>) {
+    let out = cmd
+        .env_remove("SOURCE_DATE_EPOCH")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    (out.status.code(), out.stdout)
+}
+
+/// Packs `src` as generation `generation` of `schema-test` into `dir`; returns (archive,
+/// manifest).
+fn pack(
+    src: &std::path::Path,
+    dir: &std::path::Path,
+    generation: u64,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let archive = dir.join(format!("g{generation}.tar.gz"));
+    let manifest = dir.join(format!("g{generation}.manifest.json"));
+    let (code, _) = run_tool(
+        std::process::Command::new(built_tool("bundle-pack"))
+            .arg("--input")
+            .arg(src)
+            .args([
+                "--bundle-id",
+                "schema-test",
+                "--generation",
+                &generation.to_string(),
+            ])
+            .args(["--created-at", "2026-05-30T00:00:00Z", "--quiet", "-o"])
+            .arg(&archive)
+            .arg("-m")
+            .arg(&manifest),
+    );
+    assert_eq!(code, Some(0), "bundle-pack failed");
+    (archive, manifest)
+}
+
+#[test]
+fn checksum_verify_reports_and_state_files_validate() {
+    let tmp = tempfile::tempdir().expect("temporary folder");
+    let src = tmp.path().join("src");
+    fs::create_dir_all(src.join("charts")).expect("mkdir");
+    fs::write(src.join("charts/values.yaml"), b"replicas: 1\n").expect("write");
+    fs::write(src.join("readme.txt"), b"hello\n").expect("write");
+    let state = tmp.path().join("state");
+    fs::create_dir(&state).expect("mkdir");
+    let (g2, m2) = pack(&src, tmp.path(), 2);
+    let (g1, m1) = pack(&src, tmp.path(), 1);
+    let verify = |manifest: &std::path::Path, target: &std::path::Path, extra: &[&str]| {
+        run_tool(
+            std::process::Command::new(built_tool("checksum-verify"))
+                .args(["--now", "2026-06-01T00:00:00Z", "--manifest"])
+                .arg(manifest)
+                .arg("--state")
+                .arg(&state)
+                .args(extra)
+                .arg(target),
+        )
+    };
+
+    // A passing report, and the state it records.
+    let (code, stdout) = verify(&m2, &g2, &[]);
+    assert_eq!(code, Some(0));
+    let report: Value = serde_json::from_slice(&stdout).expect("report is JSON");
+    assert_eq!(report["ok"], true);
+    assert_valid(VERIFY, &report);
+    VerifyReport::from_json_slice(&stdout).expect("the library reads it");
+    let state_file = state.join("schema-test.json");
+    let recorded = read_json(&state_file);
+    assert_eq!(recorded["mirrorGeneration"], 2);
+    assert_valid(VERIFY_STATE, &recorded);
+    assert_eq!(
+        load_schema(VERIFY_STATE)["properties"]["schema"]["const"],
+        "stellaops.verify-state/v1"
+    );
+
+    // A failing report: a rollback, with the archive of another generation.
+    let (code, stdout) = verify(&m1, &g2, &[]);
+    assert_eq!(code, Some(1));
+    let report: Value = serde_json::from_slice(&stdout).expect("report is JSON");
+    let kinds: Vec<&str> = report["failures"]
+        .as_array()
+        .expect("failures")
+        .iter()
+        .filter_map(|f| f["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"rollback") && kinds.contains(&"mismatch"),
+        "{kinds:?}"
+    );
+    assert_valid(VERIFY, &report);
+
+    // A forced rollback is recorded with its reason.
+    let (code, _) = verify(&m1, &g1, &["--force", "--reason", "generation 2 withdrawn"]);
+    assert_eq!(code, Some(0));
+    let recorded = read_json(&state_file);
+    assert_eq!(recorded["overrides"][0]["reason"], "generation 2 withdrawn");
+    assert_valid(VERIFY_STATE, &recorded);
+    let mut extra = recorded.clone();
+    extra["note"] = json!("x");
+    assert_invalid_at(VERIFY_STATE, &extra, "");
+    assert_invalid_at(
+        VERIFY_STATE,
+        &with(&recorded, "/manifestDigest", json!("sha256:ABC")),
+        "/manifestDigest",
+    );
+
+    // The kinds a sums file adds (`malformed`), from the binary too.
+    let sums = tmp.path().join("SHA256SUMS");
+    let mut text = String::from("not a line\n");
+    text.push_str(&format!("{}  readme.txt\n", "0".repeat(64)));
+    fs::write(&sums, text).expect("write");
+    let (code, stdout) = run_tool(
+        std::process::Command::new(built_tool("checksum-verify"))
+            .arg("--sums")
+            .arg(&sums)
+            .arg("--allow-unlisted")
+            .arg(&src),
+    );
+    assert_eq!(code, Some(1));
+    let report: Value = serde_json::from_slice(&stdout).expect("report is JSON");
+    assert_eq!(report["failures"][0]["kind"], "malformed");
+    assert_valid(VERIFY, &report);
 }

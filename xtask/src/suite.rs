@@ -10,7 +10,8 @@ cargo xtask test: the whole test suite, stopping at the first failure
 
 usage: cargo xtask test
 
-Checks that the system tools the tests drive are installed, then runs
+Checks that the system tools the tests drive (and the garage S3 server) are
+installed, then runs
   cargo fmt --all -- --check
   cargo clippy --workspace --all-targets -- -D warnings
   cargo build --workspace --bins   (the end-to-end tests in tests/ run the built tools)
@@ -36,6 +37,11 @@ const REQUIRED_TOOLS: &[(&str, &str)] = &[
     ("signify-openbsd", "signify-openbsd"),
 ];
 
+/// The S3 server the `checksum-verify stage` tests start on loopback, which Debian does not
+/// package: installed from crates.io (`.ci/run` does it when it is missing).
+const GARAGE_INSTALL: &str = "cargo install --locked garage --version 2.5.0 \
+--no-default-features --features bundled-libs,sqlite";
+
 pub fn run(mut args: Args) -> Result<ExitCode> {
     if args.help() {
         print!("{HELP}");
@@ -58,6 +64,13 @@ pub fn run(mut args: Args) -> Result<ExitCode> {
              as root on a fresh Debian machine)",
             tools.join(", "),
             packages.join(" ")
+        );
+    }
+    println!("==> S3 server the stage tests start: garage");
+    if cmd::which("garage").is_none() {
+        bail!(
+            "missing `garage` (the stage tests run a real S3 server): install it with \
+             `{GARAGE_INSTALL}`, or run `.ci/run`"
         );
     }
     println!("all found");

@@ -21,12 +21,30 @@ pub trait Document: DeserializeOwned {
     /// Parses a document, first checking its `schema` member so that an unknown major
     /// version is reported as such rather than as a confusing field error.
     fn from_json_slice(bytes: &[u8]) -> Result<Self, FormatError> {
-        let value: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|source| FormatError::Json {
+        // Only the `schema` member is kept on the first pass: going through a whole
+        // `serde_json::Value` costs a map per object, and a manifest has one per file.
+        #[derive(serde::Deserialize)]
+        struct Probe {
+            schema: Option<serde_json::Value>,
+        }
+        let json = |source| FormatError::Json {
+            document: Self::LABEL,
+            source,
+        };
+        let Ok(probe) = serde_json::from_slice::<Probe>(bytes) else {
+            // Not JSON, or not an object: the slow path names the error exactly as before.
+            let value: serde_json::Value = serde_json::from_slice(bytes).map_err(json)?;
+            return Self::from_json_value(value);
+        };
+        let found = probe
+            .schema
+            .as_ref()
+            .and_then(serde_json::Value::as_str)
+            .ok_or(FormatError::MissingSchema {
                 document: Self::LABEL,
-                source,
             })?;
-        Self::from_json_value(value)
+        check_schema::<Self>(found)?;
+        serde_json::from_slice(bytes).map_err(json)
     }
 
     /// Like [`Document::from_json_slice`] for an already parsed value.

@@ -78,6 +78,11 @@ pub enum FailureKind {
     Rollback,
     /// A mode differs.
     Mode,
+    /// An archive breaks the bundle profile without being dangerous: an owner other than
+    /// 0:0, entries out of manifest order, `manifest.json` not the first entry.
+    Hygiene,
+    /// A line of a sums file cannot be read, or lists a path twice.
+    Malformed,
 }
 
 impl Document for VerifyReport {
