@@ -30,7 +30,13 @@ threshold, and refuses the envelope with alice's signature alone; `mirror-sign s
 the signed sums into out/signify/, which signify-openbsd -C checks there against the archive
 and the files extracted beside it; `mirror-sign attest` writes out/bootstrap.intoto.json,
 whose signature OpenSSL checks; `mirror-sign audit verify` finds the log intact, and a
-tampered copy of it broken. Prints OK/FAILED per step; exits 1 if any step failed.
+tampered copy of it broken.
+
+Then the sealed site with checksum-verify: the approved archive is verified without
+extracting it (report in out/bootstrap.checksum-verify.json), alice's envelope alone, a copy
+with one byte changed and an unlisted file in out/extracted/ are refused, and the bundle is
+staged twice into the file:// object store out/store/ (activated by its receipt.json; the
+second run uploads nothing). Prints OK/FAILED per step; exits 1 if any step failed.
 ";
 
 /// 2026-11-01T00:00:00Z, the `createdAt` of examples/bootstrap.yaml: a fixed clock is what
@@ -172,6 +178,7 @@ pub fn run(mut args: Args) -> Result<ExitCode> {
     );
 
     approval(&mut steps, &root, &out);
+    sealed_site(&mut steps, &root, &out);
 
     Ok(steps.summary(&out))
 }
@@ -254,6 +261,200 @@ fn approval(steps: &mut Steps, root: &Path, out: &Path) {
         "mirror-sign audit verify of a copy with line 2 edited: names it (exit 1)",
         audit_tampered(root, out),
     );
+}
+
+/// The sealed site: `checksum-verify` checks the approved bundle without extracting it, the
+/// extracted files against the manifest, refuses a changed byte, a short approval and an
+/// unlisted file, then stages the bundle into a file:// object store, twice (the second run
+/// finds it active and uploads nothing).
+fn sealed_site(steps: &mut Steps, root: &Path, out: &Path) {
+    println!("\n==> the sealed site: checksum-verify and checksum-verify stage");
+    if !out.join("bootstrap.dsse.json").exists() || !out.join("root.dsse.json").exists() {
+        steps.skip("the sealed-site checks", "the bundle was not approved");
+        return;
+    }
+    steps.record(
+        "checksum-verify --envelope out/bootstrap.dsse.json --trust out/root.dsse.json \
+         out/bootstrap.tar.gz: streamed, approved 2 of 3, every file matches (exit 0)",
+        site_verify(root, out),
+    );
+    steps.record(
+        "checksum-verify of alice's envelope alone: a `signature` failure (exit 1)",
+        site_verify_alone(root),
+    );
+    steps.record(
+        "checksum-verify of a copy of the archive with one byte changed: refused (exit 1)",
+        site_tampered(root, out),
+    );
+    steps.record(
+        "checksum-verify --manifest out/bootstrap.manifest.json out/extracted/: intact (exit 0)",
+        run_tool(
+            "checksum-verify",
+            root,
+            &["--manifest", "out/bootstrap.manifest.json", "out/extracted"],
+            None,
+            None,
+        )
+        .and_then(|ran| ran.exit(0)),
+    );
+    steps.record(
+        "an unlisted file dropped into out/extracted/ is reported `unexpected` (exit 1)",
+        site_unlisted(root, out),
+    );
+    let store = out.join("store");
+    let to = format!("file://{}", store.display());
+    let stage = |root: &Path| {
+        run_tool(
+            "checksum-verify",
+            root,
+            &[
+                "stage",
+                "--envelope",
+                "out/bootstrap.dsse.json",
+                "--trust",
+                "out/root.dsse.json",
+                "--now",
+                NOW,
+                "--operator",
+                "operator",
+                "--to",
+                &to,
+                "out/bootstrap.tar.gz",
+            ],
+            None,
+            None,
+        )
+    };
+    let staged = steps.record(
+        "checksum-verify stage --to file://…/out/store: verified while stored, activated by \
+         receipt.json (exit 0)",
+        stage(root).and_then(|ran| {
+            ran.exit(0)?;
+            let receipt = store.join("stellaops-bootstrap/1/receipt.json");
+            let text = fs::read_to_string(&receipt)
+                .with_context(|| format!("no receipt at {}", receipt.display()))?;
+            ensure!(
+                text.contains("\"decision\": \"accepted\""),
+                "{} does not record an accepted decision",
+                receipt.display()
+            );
+            Ok(())
+        }),
+    );
+    if staged {
+        steps.record(
+            "checksum-verify stage again: already active, nothing uploaded (exit 0)",
+            stage(root).and_then(|ran| {
+                ran.exit(0)?;
+                ensure!(
+                    ran.stderr.contains("already active; 0 objects uploaded"),
+                    "the rerun did not report an active generation with nothing uploaded"
+                );
+                Ok(())
+            }),
+        );
+    }
+}
+
+fn site_verify(root: &Path, out: &Path) -> Result<()> {
+    run_tool(
+        "checksum-verify",
+        root,
+        &[
+            "--envelope",
+            "out/bootstrap.dsse.json",
+            "--trust",
+            "out/root.dsse.json",
+            "--now",
+            NOW,
+            "out/bootstrap.tar.gz",
+        ],
+        None,
+        Some("out/bootstrap.checksum-verify.json"),
+    )?
+    .exit(0)?;
+    let report = fs::read_to_string(out.join("bootstrap.checksum-verify.json"))
+        .context("cannot read out/bootstrap.checksum-verify.json")?;
+    ensure!(
+        report.contains("\"ok\": true"),
+        "out/bootstrap.checksum-verify.json does not say ok"
+    );
+    println!("report in out/bootstrap.checksum-verify.json: ok");
+    Ok(())
+}
+
+fn site_verify_alone(root: &Path) -> Result<()> {
+    let ran = run_tool(
+        "checksum-verify",
+        root,
+        &[
+            "--envelope",
+            "out/bootstrap.alice.dsse.json",
+            "--trust",
+            "out/root.dsse.json",
+            "--now",
+            NOW,
+            "out/bootstrap.tar.gz",
+        ],
+        None,
+        None,
+    )?;
+    ran.exit(1)?;
+    ensure!(
+        ran.stdout.contains("\"kind\": \"signature\""),
+        "the report does not name a signature failure"
+    );
+    Ok(())
+}
+
+fn site_tampered(root: &Path, out: &Path) -> Result<()> {
+    let mut bytes = fs::read(out.join(ARCHIVE)).context("cannot read out/bootstrap.tar.gz")?;
+    // A byte well inside the archive, past the manifest entry.
+    let at = bytes.len() * 2 / 3;
+    bytes[at] ^= 0x20;
+    let copy = out.join("tampered.tar.gz");
+    fs::write(&copy, &bytes).with_context(|| format!("cannot write {}", copy.display()))?;
+    let ran = run_tool(
+        "checksum-verify",
+        root,
+        &[
+            "--manifest",
+            "out/bootstrap.manifest.json",
+            "out/tampered.tar.gz",
+        ],
+        None,
+        None,
+    );
+    fs::remove_file(&copy).with_context(|| format!("cannot remove {}", copy.display()))?;
+    let ran = ran?;
+    ran.exit(1)?;
+    ensure!(
+        ran.stdout.contains("\"ok\": false"),
+        "the report does not say the archive failed"
+    );
+    Ok(())
+}
+
+fn site_unlisted(root: &Path, out: &Path) -> Result<()> {
+    let extra = out.join("extracted").join("UNLISTED.txt");
+    fs::write(&extra, "not in the manifest\n")
+        .with_context(|| format!("cannot write {}", extra.display()))?;
+    let ran = run_tool(
+        "checksum-verify",
+        root,
+        &["--manifest", "out/bootstrap.manifest.json", "out/extracted"],
+        None,
+        None,
+    );
+    fs::remove_file(&extra).with_context(|| format!("cannot remove {}", extra.display()))?;
+    let ran = ran?;
+    ran.exit(1)?;
+    ensure!(
+        ran.stdout.contains("\"kind\": \"unexpected\"")
+            && ran.stdout.contains("\"path\": \"UNLISTED.txt\""),
+        "the report does not name UNLISTED.txt as unexpected"
+    );
+    Ok(())
 }
 
 fn keygen(root: &Path, out: &Path) -> Result<()> {
@@ -659,9 +860,10 @@ fn audit_tampered(root: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// A finished `mirror-sign` run: its exit status, stdout (unless it went to a file), stderr.
+/// A finished tool run: its exit status, stdout (unless it went to a file), stderr.
 #[derive(Debug)]
 struct Ran {
+    tool: String,
     status: ExitStatus,
     stdout: String,
     stderr: String,
@@ -671,7 +873,8 @@ impl Ran {
     fn exit(&self, code: i32) -> Result<()> {
         ensure!(
             self.status.code() == Some(code),
-            "mirror-sign exited with {}, not {code}: {}",
+            "{} exited with {}, not {code}: {}",
+            self.tool,
             self.status,
             self.stderr.trim()
         );
@@ -679,16 +882,27 @@ impl Ran {
     }
 }
 
-/// Runs `mirror-sign` in the workspace root, printed as the shell line that does the same:
-/// `stdin` and `stdout` name files (stdout is captured when `None`). Its stderr is captured
-/// and shown.
+/// Runs `mirror-sign` in the workspace root; see [`run_tool`].
 fn mirror_sign(
     root: &Path,
     args: &[&str],
     stdin: Option<&str>,
     stdout: Option<&str>,
 ) -> Result<Ran> {
-    let mut run = Command::new(workspace::release_binary("mirror-sign"));
+    run_tool("mirror-sign", root, args, stdin, stdout)
+}
+
+/// Runs one of the built tools in the workspace root, printed as the shell line that does
+/// the same: `stdin` and `stdout` name files (stdout is captured when `None`). Its stderr is
+/// captured and shown.
+fn run_tool(
+    tool: &str,
+    root: &Path,
+    args: &[&str],
+    stdin: Option<&str>,
+    stdout: Option<&str>,
+) -> Result<Ran> {
+    let mut run = Command::new(workspace::release_binary(tool));
     run.current_dir(root).args(args);
     let mut shown = cmd::display(&run);
     if let Some(path) = stdin {
@@ -705,6 +919,7 @@ fn mirror_sign(
     println!("$ {shown}");
     let output = cmd::output(&mut run)?;
     let ran = Ran {
+        tool: tool.to_owned(),
         status: output.status,
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -1030,6 +1245,8 @@ impl Steps {
             "signify/SHA256SUMS.sig",
             "bootstrap.intoto.json",
             "audit.jsonl",
+            "bootstrap.checksum-verify.json",
+            "store/stellaops-bootstrap/1/receipt.json",
         ]
         .iter()
         .filter(|file| out.join(file).exists())
