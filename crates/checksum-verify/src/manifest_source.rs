@@ -12,12 +12,9 @@ use offline_formats::schema::Document as _;
 use offline_formats::threshold::{check_trust_root, ProblemKind, ThresholdReport};
 use offline_formats::trust::{self, TrustRoot};
 use offline_formats::verify_report::FailureKind;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// Largest document read. A manifest of 20,000 files is a few MiB; this bound only stops a
-/// runaway input from exhausting memory.
-pub const MAX_DOCUMENT: u64 = 256 * 1024 * 1024;
+pub use tool_cli::MAX_DOCUMENT;
 
 /// The options that say where the manifest comes from; `stage` flattens the same struct.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -208,41 +205,22 @@ fn finish(
     })
 }
 
-/// The name used for a path in messages and reports: `<stdin>` for `-`.
-pub fn display_name(path: &Path) -> PathBuf {
-    if path.as_os_str() == "-" {
-        PathBuf::from("<stdin>")
-    } else {
-        path.to_owned()
-    }
-}
+pub use tool_cli::display_name;
 
 /// Reads a whole document from `path` (`-` is stdin), at most [`MAX_DOCUMENT`] bytes.
 pub fn read_document(path: &Path) -> Result<Vec<u8>, VerifyError> {
     let name = display_name(path);
-    let mut bytes = Vec::new();
-    let read = if path.as_os_str() == "-" {
-        std::io::stdin()
-            .lock()
-            .take(MAX_DOCUMENT + 1)
-            .read_to_end(&mut bytes)
-    } else {
-        std::fs::File::open(path).and_then(|f| f.take(MAX_DOCUMENT + 1).read_to_end(&mut bytes))
-    };
-    read.map_err(|e| VerifyError::io(&name, e))?;
-    if bytes.len() as u64 > MAX_DOCUMENT {
-        return Err(VerifyError::document(
+    tool_cli::read_document(path).map_err(|e| match e {
+        tool_cli::DocumentReadError::Io(e) => VerifyError::io(&name, e),
+        tool_cli::DocumentReadError::TooLarge => VerifyError::document(
             &name,
             format!(
                 "larger than {} MiB: not a document this tool reads",
                 MAX_DOCUMENT >> 20
             ),
-        ));
-    }
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(VerifyError::document(&name, "empty"));
-    }
-    Ok(bytes)
+        ),
+        tool_cli::DocumentReadError::Empty => VerifyError::document(&name, "empty"),
+    })
 }
 
 /// Reads a trust root envelope: its payloadType must be the trust type and its payload a

@@ -10,12 +10,9 @@ use offline_formats::schema::Document as _;
 use offline_formats::threshold::check_trust_root;
 use offline_formats::trust::{self, TrustRoot};
 use serde_json::Value;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// Largest document read. A manifest of 20,000 files is a few MiB; this bound only stops a
-/// runaway input from exhausting memory.
-pub const MAX_DOCUMENT: u64 = 256 * 1024 * 1024;
+pub use tool_cli::MAX_DOCUMENT;
 
 /// What was read on stdin (or from a file).
 #[derive(Debug)]
@@ -29,46 +26,29 @@ pub enum Input {
     Envelope(Envelope),
 }
 
-/// The name used for a path in messages: `<stdin>` for `-`.
-pub fn display_name(path: &Path) -> PathBuf {
-    if path.as_os_str() == "-" {
-        PathBuf::from("<stdin>")
-    } else {
-        path.to_owned()
-    }
-}
+pub use tool_cli::display_name;
 
 /// Reads a whole document from `path` (`-` is stdin), at most [`MAX_DOCUMENT`] bytes.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>, SignError> {
     let name = display_name(path);
-    let mut bytes = Vec::new();
-    let read = if path.as_os_str() == "-" {
-        std::io::stdin()
-            .lock()
-            .take(MAX_DOCUMENT + 1)
-            .read_to_end(&mut bytes)
-    } else {
-        std::fs::File::open(path).and_then(|f| f.take(MAX_DOCUMENT + 1).read_to_end(&mut bytes))
-    };
-    read.map_err(|e| SignError::io(&name, e))?;
-    if bytes.len() as u64 > MAX_DOCUMENT {
-        return Err(SignError::document(
+    tool_cli::read_document(path).map_err(|e| match e {
+        tool_cli::DocumentReadError::Io(e) => SignError::io(&name, e),
+        tool_cli::DocumentReadError::TooLarge => SignError::document(
             &name,
             format!(
                 "larger than {} MiB: not a document mirror-sign reads",
                 MAX_DOCUMENT >> 20
             ),
-        ));
-    }
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        let hint = if path.as_os_str() == "-" {
-            "empty input: pipe a manifest or envelope into stdin"
-        } else {
-            "empty file (a shell redirection `> FILE` empties FILE before the command reads it; write to another file or use -o)"
-        };
-        return Err(SignError::document(&name, hint));
-    }
-    Ok(bytes)
+        ),
+        tool_cli::DocumentReadError::Empty => SignError::document(
+            &name,
+            if path.as_os_str() == "-" {
+                "empty input: pipe a manifest or envelope into stdin"
+            } else {
+                "empty file (a shell redirection `> FILE` empties FILE before the command reads it; write to another file or use -o)"
+            },
+        ),
+    })
 }
 
 /// Reads a manifest, trust root or envelope.

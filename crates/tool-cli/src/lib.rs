@@ -66,6 +66,53 @@ pub fn write_data(stdout: &mut dyn Write, bytes: &[u8]) {
     let _ = stdout.write_all(bytes).and_then(|()| stdout.flush());
 }
 
+/// Largest JSON document (manifest, envelope, trust root) a tool reads whole: far above any
+/// real one (a 20,000-file manifest is about 6 MiB), far below what would hurt the machine.
+pub const MAX_DOCUMENT: u64 = 256 * 1024 * 1024;
+
+/// The name used for a path in messages and reports: `<stdin>` for `-`.
+pub fn display_name(path: &std::path::Path) -> std::path::PathBuf {
+    if path.as_os_str() == "-" {
+        std::path::PathBuf::from("<stdin>")
+    } else {
+        path.to_owned()
+    }
+}
+
+/// Why a document could not be read whole.
+#[derive(Debug)]
+pub enum DocumentReadError {
+    /// Opening or reading failed.
+    Io(std::io::Error),
+    /// Larger than [`MAX_DOCUMENT`].
+    TooLarge,
+    /// Nothing but white space.
+    Empty,
+}
+
+/// Reads a whole document from `path` (`-` is stdin), at most [`MAX_DOCUMENT`] bytes; a
+/// document of nothing but white space is refused too.
+pub fn read_document(path: &std::path::Path) -> Result<Vec<u8>, DocumentReadError> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    let read = if path.as_os_str() == "-" {
+        std::io::stdin()
+            .lock()
+            .take(MAX_DOCUMENT + 1)
+            .read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(MAX_DOCUMENT + 1).read_to_end(&mut bytes))
+    };
+    read.map_err(DocumentReadError::Io)?;
+    if bytes.len() as u64 > MAX_DOCUMENT {
+        return Err(DocumentReadError::TooLarge);
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(DocumentReadError::Empty);
+    }
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +157,29 @@ mod tests {
     fn control_characters_are_escaped_but_final_newlines_kept() {
         assert_eq!(sanitize("a\tb\x1b[2Jc\n"), "a\\tb\\u{1b}[2Jc\n");
         assert_eq!(sanitize("line one\nline two"), "line one\nline two");
+    }
+
+    #[test]
+    fn documents_are_read_whole_and_empty_ones_refused() {
+        let dir = std::env::temp_dir().join(format!("tool-cli-doc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let full = dir.join("full.json");
+        let blank = dir.join("blank.json");
+        std::fs::write(&full, b"{\"a\": 1}\n").unwrap();
+        std::fs::write(&blank, b" \n\t").unwrap();
+        assert_eq!(read_document(&full).unwrap(), b"{\"a\": 1}\n");
+        assert!(matches!(
+            read_document(&blank),
+            Err(DocumentReadError::Empty)
+        ));
+        assert!(matches!(
+            read_document(&dir.join("absent.json")),
+            Err(DocumentReadError::Io(_))
+        ));
+        assert_eq!(
+            display_name(std::path::Path::new("-")),
+            std::path::Path::new("<stdin>")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
