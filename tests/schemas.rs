@@ -37,6 +37,11 @@ const AOC: &str = "aoc-report.v1.schema.json";
 const VIOLATION: &str = "aoc-violation.v1.schema.json";
 const THRESHOLD: &str = "threshold-report.v1.schema.json";
 const APPROVAL: &str = "approval.v1.schema.json";
+const NETPOLICY_SPEC: &str = "netpolicy-spec.v1.schema.json";
+const NETPOLICY_FILES: &str = "netpolicy-files.v1.schema.json";
+const NETPOLICY_LINT: &str = "netpolicy-lint.v1.schema.json";
+const NETPOLICY_EVAL: &str = "netpolicy-eval.v1.schema.json";
+const NETPOLICY_SCAN: &str = "netpolicy-scan.v1.schema.json";
 
 const ID_BASE: &str = "https://stellaops.invalid/schemas/";
 const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
@@ -480,6 +485,11 @@ fn every_published_format_has_a_schema() {
             MANIFEST,
             ENVELOPE,
             KEY_STATUS,
+            NETPOLICY_EVAL,
+            NETPOLICY_FILES,
+            NETPOLICY_LINT,
+            NETPOLICY_SCAN,
+            NETPOLICY_SPEC,
             ROTATION,
             STAGE_INDEX,
             STAGE_RECEIPT,
@@ -2184,4 +2194,321 @@ fn checksum_verify_reports_and_state_files_validate() {
     let report: Value = serde_json::from_slice(&stdout).expect("report is JSON");
     assert_eq!(report["failures"][0]["kind"], "malformed");
     assert_valid(VERIFY, &report);
+}
+
+// ---------------------------------------------------------------------------------------
+// netpolicy-gen: the spec (YAML, validated as the JSON it maps to) and generate's stdout.
+
+/// The spec examples under `examples/netpolicy/`, as JSON values.
+fn netpolicy_examples() -> Vec<(String, Value)> {
+    let dir = workspace_root().join("examples/netpolicy");
+    let mut names: Vec<String> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| {
+            entry
+                .expect("directory entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|name| name.ends_with(".yaml"))
+        .collect();
+    names.sort();
+    assert!(!names.is_empty(), "examples/netpolicy/ holds no spec");
+    names
+        .into_iter()
+        .map(|name| {
+            let text = fs::read_to_string(dir.join(&name)).expect("example is UTF-8");
+            let value: Value = serde_yaml::from_str(&text)
+                .unwrap_or_else(|e| panic!("examples/netpolicy/{name}: {e}"));
+            (name, value)
+        })
+        .collect()
+}
+
+#[test]
+fn netpolicy_spec_examples_validate() {
+    for (name, value) in netpolicy_examples() {
+        assert_valid(NETPOLICY_SPEC, &value);
+        assert_eq!(value["schema"], "stellaops.netpolicy-spec/v1", "{name}");
+    }
+}
+
+#[test]
+fn netpolicy_spec_schema_refuses_impossible_specs() {
+    let (_, sealed) = netpolicy_examples()
+        .into_iter()
+        .find(|(name, _)| name == "sealed.yaml")
+        .expect("examples/netpolicy/sealed.yaml");
+    let cases = [
+        ("/allow/0/ports/0/port", json!(0)),
+        ("/allow/0/ports/0/port", json!(65536)),
+        ("/allow/0/ports/0/protocol", json!("ICMP")),
+        ("/allow/0/cidr", json!("10.20.0.5")),
+        ("/allow/0/cidr", json!("10.20.0.300/32")),
+        ("/allow/0/cidr", json!("10.20.0.0/33")),
+        ("/allow/0/name", json!("Object_Store")),
+        ("/compose/networks/0/bridge", json!("br-much-too-long")),
+        ("/dns/nodeLocal", json!("169.254.20")),
+        ("/mode", json!("open")),
+        ("/namespaces/0", json!("kube-system")),
+        ("/schema", json!("stellaops.netpolicy-spec/v2")),
+    ];
+    for (pointer, value) in cases {
+        assert_invalid_at(NETPOLICY_SPEC, &with(&sealed, pointer, value), pointer);
+    }
+    assert_invalid_at(
+        NETPOLICY_SPEC,
+        &with_member(&sealed, "/allow/0", "prot", json!(1)),
+        "/allow/0",
+    );
+    // NTP belongs to constrained mode.
+    let ntp = with_member(&sealed, "", "ntp", json!({"servers": ["10.0.0.1"]}));
+    assert_invalid_at(NETPOLICY_SPEC, &ntp, "/mode");
+    assert_valid(NETPOLICY_SPEC, &with(&ntp, "/mode", json!("constrained")));
+}
+
+/// generate's stdout for each golden case of crates/netpolicy-gen/tests/golden/ (the golden
+/// test there checks the tool prints exactly these bytes).
+fn netpolicy_generate_outputs() -> Vec<(String, Value)> {
+    let dir = workspace_root().join("crates/netpolicy-gen/tests/golden");
+    let mut out = Vec::new();
+    for entry in fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.expect("directory entry").path().join("stdout.json");
+        if path.is_file() {
+            out.push((path.display().to_string(), read_json(&path)));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    assert!(
+        !out.is_empty(),
+        "no golden stdout.json under {}",
+        dir.display()
+    );
+    out
+}
+
+#[test]
+fn netpolicy_generate_output_validates() {
+    for (path, value) in netpolicy_generate_outputs() {
+        assert_valid(NETPOLICY_FILES, &value);
+        assert_eq!(
+            load_schema(NETPOLICY_FILES)["properties"]["schema"]["const"],
+            value["schema"],
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn netpolicy_files_schema_refuses_malformed_output() {
+    let (_, output) = netpolicy_generate_outputs().remove(0);
+    let cases = [
+        ("/policyHash", json!("25d4d375")),
+        ("/files/0/path", json!("../etc/passwd")),
+        ("/files/0/path", json!("/etc/passwd")),
+        ("/files/0/sha256", json!("ABC")),
+        ("/files/0/bytes", json!(-1)),
+        ("/target", json!("docker")),
+        ("/mode", json!("connected")),
+    ];
+    for (pointer, value) in cases {
+        assert_invalid_at(NETPOLICY_FILES, &with(&output, pointer, value), pointer);
+    }
+    assert_invalid_at(
+        NETPOLICY_FILES,
+        &with_member(&output, "", "generatedAt", json!("2026-01-01T00:00:00Z")),
+        "",
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// netpolicy-gen lint, eval and scan: reports written by the built binary on the crate's
+// fixtures.
+
+/// Runs the built netpolicy-gen with `args` (paths relative to the workspace root); returns
+/// its exit code and stdout as JSON.
+fn netpolicy_report(args: &[&str]) -> (Option<i32>, Value) {
+    let root = workspace_root();
+    let (code, stdout) = run_tool(
+        std::process::Command::new(built_tool("netpolicy-gen"))
+            .current_dir(&root)
+            .args(args),
+    );
+    let report = serde_json::from_slice(&stdout)
+        .unwrap_or_else(|e| panic!("netpolicy-gen {args:?}: stdout is not JSON: {e}"));
+    (code, report)
+}
+
+const NETPOLICY_FIXTURES: &str = "crates/netpolicy-gen/tests/fixtures";
+
+#[test]
+fn netpolicy_lint_reports_validate() {
+    let holes = format!("{NETPOLICY_FIXTURES}/lint/holes.yaml");
+    let cilium = format!("{NETPOLICY_FIXTURES}/lint/cilium.yaml");
+    let list = format!("{NETPOLICY_FIXTURES}/lint/list.json");
+    // Each file on its own: the cluster-wide Cilium default deny would otherwise close the
+    // namespace holes.yaml leaves open.
+    let mut seen: Vec<Value> = Vec::new();
+    let mut reports = Vec::new();
+    for file in [&holes, &cilium, &list] {
+        let (code, report) = netpolicy_report(&["lint", "--quiet", file]);
+        assert_eq!(code, Some(1), "{file}");
+        assert_valid(NETPOLICY_LINT, &report);
+        assert_eq!(
+            load_schema(NETPOLICY_LINT)["properties"]["schema"]["const"],
+            report["schema"]
+        );
+        seen.extend(
+            report["findings"]
+                .as_array()
+                .expect("findings")
+                .iter()
+                .map(|f| f["code"].clone()),
+        );
+        reports.push(report);
+    }
+    // Every code the schema lists occurs in the fixtures, and no other.
+    let listed =
+        load_schema(NETPOLICY_LINT)["$defs"]["finding"]["properties"]["code"]["enum"].clone();
+    seen.sort_by_key(|v| v.to_string());
+    seen.dedup();
+    let mut listed_sorted = listed.as_array().expect("enum").clone();
+    listed_sorted.sort_by_key(|v| v.to_string());
+    assert_eq!(seen, listed_sorted, "the fixtures exercise every lint code");
+    let report = reports.remove(0);
+
+    // A clean report (the generated policies).
+    let tmp = tempfile::tempdir().expect("temporary folder");
+    let (code, _) = run_tool(
+        std::process::Command::new(built_tool("netpolicy-gen"))
+            .current_dir(workspace_root())
+            .args([
+                "generate",
+                "--spec",
+                "examples/netpolicy/sealed.yaml",
+                "--target",
+                "all",
+                "--out",
+            ])
+            .arg(tmp.path()),
+    );
+    assert_eq!(code, Some(0));
+    let (code, clean) = netpolicy_report(&["lint", "--quiet", tmp.path().to_str().expect("UTF-8")]);
+    assert_eq!(code, Some(0));
+    assert_valid(NETPOLICY_LINT, &clean);
+
+    for (pointer, value) in [
+        ("/findings/0/code", json!("egress-open")),
+        ("/findings/0/line", json!(0)),
+        ("/findings/0/document", json!(-1)),
+        ("/counts/files", json!(-1)),
+        ("/schema", json!("stellaops.netpolicy-lint/v2")),
+    ] {
+        assert_invalid_at(NETPOLICY_LINT, &with(&report, pointer, value), pointer);
+    }
+    assert_valid(
+        NETPOLICY_LINT,
+        &with_member(&report, "/findings/0", "severity", json!("high")),
+    );
+}
+
+#[test]
+fn netpolicy_eval_reports_validate() {
+    let policies = format!("{NETPOLICY_FIXTURES}/eval/policies");
+    let (code, report) = netpolicy_report(&[
+        "eval",
+        "--policies",
+        &policies,
+        "--matrix",
+        "--from",
+        "shop/app=web",
+        "--from",
+        "shop/app=api",
+        "--from",
+        "cil/app=y",
+        "--from",
+        "open",
+        "--to",
+        "10.1.2.3:443",
+        "--to",
+        "8.8.8.8:53/UDP",
+        "--to",
+        "203.0.113.5:443",
+        "--to",
+        "[fd00::1]:443/SCTP",
+    ]);
+    assert_eq!(code, Some(0));
+    assert_valid(NETPOLICY_EVAL, &report);
+    let reasons: std::collections::BTreeSet<&str> = report["answers"]
+        .as_array()
+        .expect("answers")
+        .iter()
+        .filter_map(|a| a["reason"].as_str())
+        .collect();
+    assert_eq!(reasons.len(), 4, "every reason occurs: {reasons:?}");
+    assert!(report["answers"]
+        .as_array()
+        .expect("answers")
+        .iter()
+        .any(|a| a.get("notes").is_some()));
+    for (pointer, value) in [
+        ("/answers/0/verdict", json!("maybe")),
+        ("/answers/0/to", json!("10.1.2.3")),
+        ("/matrix/rows/0/0", json!(true)),
+        ("/schema", json!("stellaops.netpolicy-eval/v2")),
+    ] {
+        assert_invalid_at(NETPOLICY_EVAL, &with(&report, pointer, value), pointer);
+    }
+}
+
+#[test]
+fn netpolicy_scan_reports_validate() {
+    let site = format!("{NETPOLICY_FIXTURES}/scan/site");
+    let (code, report) = netpolicy_report(&[
+        "scan",
+        "--quiet",
+        "--spec",
+        "examples/netpolicy/sealed.yaml",
+        &site,
+    ]);
+    assert_eq!(code, Some(1));
+    assert_valid(NETPOLICY_SCAN, &report);
+    let contexts: std::collections::BTreeSet<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["context"].as_str())
+        .collect();
+    assert_eq!(contexts.len(), 5, "every context occurs: {contexts:?}");
+    for (pointer, value) in [
+        ("/findings/0/kind", json!("url")),
+        ("/findings/0/column", json!(0)),
+        ("/schema", json!("stellaops.netpolicy-scan/v2")),
+    ] {
+        assert_invalid_at(NETPOLICY_SCAN, &with(&report, pointer, value), pointer);
+    }
+    let repeated = with(&report, "/values/1", report["values"][0].clone());
+    assert_invalid_at(NETPOLICY_SCAN, &repeated, "/values");
+    let (code, clean) = netpolicy_report(&[
+        "scan",
+        "--quiet",
+        "--spec",
+        "examples/netpolicy/sealed.yaml",
+        "--allow",
+        "0.0.0.0/0",
+        "--allow",
+        "::/0",
+        "--allow",
+        "*.com",
+        "--allow",
+        "*.io",
+        "--allow",
+        "*.internal",
+        "--allow",
+        "*.local",
+        &site,
+    ]);
+    assert_eq!(code, Some(0), "{clean}");
+    assert_valid(NETPOLICY_SCAN, &clean);
 }

@@ -36,7 +36,12 @@ Then the sealed site with checksum-verify: the approved archive is verified with
 extracting it (report in out/bootstrap.checksum-verify.json), alice's envelope alone, a copy
 with one byte changed and an unlisted file in out/extracted/ are refused, and the bundle is
 staged twice into the file:// object store out/store/ (activated by its receipt.json; the
-second run uploads nothing). Prints OK/FAILED per step; exits 1 if any step failed.
+second run uploads nothing).
+
+Last, sealed egress with netpolicy-gen: policies for every target from
+examples/netpolicy/sealed.yaml into out/netpolicy/, linted clean; a policy with `egress: [{}]`
+flagged; the evaluator allows the allow-listed object store and denies an outside address;
+out/sealed-verify.sh is valid `sh`. Prints OK/FAILED per step; exits 1 if any step failed.
 ";
 
 /// 2026-11-01T00:00:00Z, the `createdAt` of examples/bootstrap.yaml: a fixed clock is what
@@ -179,6 +184,7 @@ pub fn run(mut args: Args) -> Result<ExitCode> {
 
     approval(&mut steps, &root, &out);
     sealed_site(&mut steps, &root, &out);
+    sealed_egress(&mut steps, &root, &out);
 
     Ok(steps.summary(&out))
 }
@@ -354,6 +360,150 @@ fn sealed_site(steps: &mut Steps, root: &Path, out: &Path) {
             }),
         );
     }
+}
+
+/// Sealed egress with netpolicy-gen: policies for every target from the example spec, linted
+/// clean; a wide-open policy flagged; the evaluator allows the allow-listed endpoint and denies
+/// an outside one; the sealed-mode verifier script is valid `sh`.
+fn sealed_egress(steps: &mut Steps, root: &Path, out: &Path) {
+    println!("\n==> sealed egress: netpolicy-gen");
+    let generated = steps.record(
+        "netpolicy-gen generate --spec examples/netpolicy/sealed.yaml --target all: \
+         out/netpolicy/, file list with policyHash in out/netpolicy.files.json",
+        run_tool(
+            "netpolicy-gen",
+            root,
+            &[
+                "generate",
+                "--spec",
+                "examples/netpolicy/sealed.yaml",
+                "--target",
+                "all",
+                "--out",
+                "out/netpolicy",
+            ],
+            None,
+            Some("out/netpolicy.files.json"),
+        )
+        .and_then(|ran| ran.exit(0))
+        .and_then(|()| {
+            let list = fs::read_to_string(out.join("netpolicy.files.json"))
+                .context("cannot read out/netpolicy.files.json")?;
+            ensure!(
+                list.contains("\"policyHash\": \"sha256:"),
+                "out/netpolicy.files.json has no policyHash"
+            );
+            Ok(())
+        }),
+    );
+    if !generated {
+        steps.skip(
+            "the checks of the generated policies",
+            "nothing was generated",
+        );
+        return;
+    }
+    steps.record(
+        "netpolicy-gen lint of the generated Kubernetes and Cilium policies: no finding (exit 0)",
+        policy_files(out).and_then(|files| {
+            let mut args = vec!["lint"];
+            args.extend(files.iter().map(String::as_str));
+            run_tool("netpolicy-gen", root, &args, None, None)?.exit(0)
+        }),
+    );
+    steps.record(
+        "netpolicy-gen lint of a policy with `egress: [{}]`: flagged (exit 1)",
+        open_policy_flagged(root, out),
+    );
+    let eval = |to: &str, expect: &str| {
+        run_tool(
+            "netpolicy-gen",
+            root,
+            &[
+                "eval",
+                "--policies",
+                "out/netpolicy/k8s",
+                "--from",
+                "stellaops/app=scanner",
+                "--to",
+                to,
+                "--expect",
+                expect,
+            ],
+            None,
+            None,
+        )
+        .and_then(|ran| ran.exit(0))
+    };
+    steps.record(
+        "netpolicy-gen eval: stellaops → 10.20.0.5:9000/TCP (object store) allowed",
+        eval("10.20.0.5:9000/TCP", "allow"),
+    );
+    steps.record(
+        "netpolicy-gen eval: stellaops → 93.184.216.34:443/TCP (outside) denied",
+        eval("93.184.216.34:443/TCP", "deny"),
+    );
+    steps.record(
+        "netpolicy-gen verify-script > out/sealed-verify.sh: valid POSIX sh (sh -n)",
+        run_tool(
+            "netpolicy-gen",
+            root,
+            &["verify-script", "--spec", "examples/netpolicy/sealed.yaml"],
+            None,
+            Some("out/sealed-verify.sh"),
+        )
+        .and_then(|ran| ran.exit(0))
+        .and_then(|()| {
+            cmd::run(
+                Command::new("sh")
+                    .current_dir(root)
+                    .args(["-n", "out/sealed-verify.sh"]),
+            )
+        }),
+    );
+}
+
+/// The generated Kubernetes and Cilium policy files, relative to the workspace root.
+fn policy_files(out: &Path) -> Result<Vec<String>> {
+    let mut files = Vec::new();
+    for target in ["k8s", "cilium"] {
+        let dir = out.join("netpolicy").join(target);
+        for entry in fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))? {
+            let name = entry
+                .with_context(|| format!("cannot list {}", dir.display()))?
+                .file_name();
+            let name = name.to_string_lossy();
+            if name.ends_with(".yaml") {
+                files.push(format!("out/netpolicy/{target}/{name}"));
+            }
+        }
+    }
+    files.sort();
+    ensure!(!files.is_empty(), "no policy files in out/netpolicy/");
+    Ok(files)
+}
+
+fn open_policy_flagged(root: &Path, out: &Path) -> Result<()> {
+    let open = out.join("netpolicy-open.yaml");
+    fs::write(
+        &open,
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: allow-all-egress\n  \
+         namespace: stellaops\nspec:\n  podSelector: {}\n  policyTypes: [Egress]\n  egress: [{}]\n",
+    )
+    .with_context(|| format!("cannot write {}", open.display()))?;
+    let ran = run_tool(
+        "netpolicy-gen",
+        root,
+        &["lint", "out/netpolicy-open.yaml"],
+        None,
+        None,
+    )?;
+    ran.exit(1)?;
+    ensure!(
+        ran.stdout.contains("allow-all-egress"),
+        "the lint report does not name the policy"
+    );
+    Ok(())
 }
 
 fn site_verify(root: &Path, out: &Path) -> Result<()> {

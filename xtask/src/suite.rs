@@ -10,8 +10,8 @@ cargo xtask test: the whole test suite, stopping at the first failure
 
 usage: cargo xtask test
 
-Checks that the system tools the tests drive (and the garage S3 server) are
-installed, then runs
+Checks that the system tools the tests drive (Debian packages, the Python
+kubernetes-validate and the garage S3 server) are installed, then runs
   cargo fmt --all -- --check
   cargo clippy --workspace --all-targets -- -D warnings
   cargo build --workspace --bins   (the end-to-end tests in tests/ run the built tools)
@@ -35,6 +35,24 @@ const REQUIRED_TOOLS: &[(&str, &str)] = &[
     ("mknod", "coreutils"),
     ("openssl", "openssl"),
     ("signify-openbsd", "signify-openbsd"),
+    // netpolicy-gen: `nft -c -f`, `iptables-restore --test`, data-path tests in `ip netns`.
+    ("nft", "nftables"),
+    ("iptables", "iptables"),
+    ("iptables-restore", "iptables"),
+    ("ip6tables", "iptables"),
+    ("ip6tables-restore", "iptables"),
+    ("ip", "iproute2"),
+    // The probes of the emitted sealed-verify.sh, run in the data-path tests.
+    ("nc", "netcat-openbsd"),
+    ("timeout", "coreutils"),
+    ("getent", "libc-bin"),
+];
+
+/// Python tools the tests drive, installed with pip (`.ci/run` does it when one is missing):
+/// the command, then the pip requirement.
+const PIP_TOOLS: &[(&str, &str)] = &[
+    // netpolicy-gen's generated Kubernetes YAML is checked against the API schemas.
+    ("kubernetes-validate", "kubernetes-validate"),
 ];
 
 /// The S3 server the `checksum-verify stage` tests start on loopback, which Debian does not
@@ -64,6 +82,22 @@ pub fn run(mut args: Args) -> Result<ExitCode> {
              as root on a fresh Debian machine)",
             tools.join(", "),
             packages.join(" ")
+        );
+    }
+    let names: Vec<&str> = PIP_TOOLS.iter().map(|(tool, _)| *tool).collect();
+    println!("==> Python tools the tests use: {}", names.join(" "));
+    let missing: Vec<&(&str, &str)> = PIP_TOOLS
+        .iter()
+        .filter(|(tool, _)| cmd::which(tool).is_none())
+        .collect();
+    if !missing.is_empty() {
+        let tools: Vec<&str> = missing.iter().map(|(tool, _)| *tool).collect();
+        let reqs: Vec<&str> = missing.iter().map(|(_, req)| *req).collect();
+        bail!(
+            "missing Python tools: {} (install them: `python3 -m pip install {}`, or run \
+             `.ci/run`)",
+            tools.join(", "),
+            reqs.join(" ")
         );
     }
     println!("==> S3 server the stage tests start: garage");

@@ -5,7 +5,12 @@ use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
 /// The tools `cargo xtask demo` and the benches build. Later tools are added here.
-pub const TOOLS: &[&str] = &["bundle-pack", "mirror-sign", "checksum-verify"];
+pub const TOOLS: &[&str] = &[
+    "bundle-pack",
+    "mirror-sign",
+    "checksum-verify",
+    "netpolicy-gen",
+];
 
 /// The workspace root (the folder above `xtask/`).
 pub fn root() -> PathBuf {
