@@ -228,25 +228,8 @@ pub fn read_document(path: &Path) -> Result<Vec<u8>, VerifyError> {
 fn read_trust_root(path: &Path) -> Result<(Envelope, TrustRoot), VerifyError> {
     let name = display_name(path);
     let bytes = read_document(path)?;
-    let envelope = Envelope::from_json_slice(&bytes).map_err(|e| {
-        VerifyError::document(
-            &name,
-            format!("not a trust root envelope (sign the trust root with `mirror-sign sign`): {e}"),
-        )
-    })?;
-    if envelope.payload_type != trust::PAYLOAD_TYPE {
-        return Err(VerifyError::document(
-            &name,
-            format!(
-                "payloadType `{}` is not a trust root (`{}`)",
-                envelope.payload_type,
-                trust::PAYLOAD_TYPE
-            ),
-        ));
-    }
-    let payload = envelope
-        .payload_bytes()
-        .map_err(|e| VerifyError::format(&name, e))?;
-    let root = TrustRoot::from_json_slice(&payload).map_err(|e| VerifyError::format(&name, e))?;
-    Ok((envelope, root))
+    trust::parse_signed_root(&bytes).map_err(|e| match e {
+        trust::SignedRootError::Payload(e) => VerifyError::format(&name, e),
+        other => VerifyError::document(&name, other.to_string()),
+    })
 }

@@ -152,25 +152,8 @@ fn check_envelope_payload(name: &Path, envelope: &Envelope) -> Result<(), SignEr
 pub fn read_trust_root(path: &Path) -> Result<(Envelope, TrustRoot), SignError> {
     let name = display_name(path);
     let bytes = read_bytes(path)?;
-    let envelope = Envelope::from_json_slice(&bytes).map_err(|e| {
-        SignError::document(
-            &name,
-            format!("not a trust root envelope (sign the trust root with `mirror-sign sign`): {e}"),
-        )
-    })?;
-    if envelope.payload_type != trust::PAYLOAD_TYPE {
-        return Err(SignError::document(
-            &name,
-            format!(
-                "payloadType `{}` is not a trust root (`{}`)",
-                envelope.payload_type,
-                trust::PAYLOAD_TYPE
-            ),
-        ));
-    }
-    let payload = envelope
-        .payload_bytes()
-        .map_err(|e| SignError::format(&name, e))?;
-    let root = TrustRoot::from_json_slice(&payload).map_err(|e| SignError::format(&name, e))?;
-    Ok((envelope, root))
+    trust::parse_signed_root(&bytes).map_err(|e| match e {
+        trust::SignedRootError::Payload(e) => SignError::format(&name, e),
+        other => SignError::document(&name, other.to_string()),
+    })
 }

@@ -52,3 +52,33 @@ impl Document for TrustRoot {
     const SCHEMA_MAJOR: u32 = 1;
     const LABEL: &'static str = "trust root";
 }
+
+/// Why bytes are not a signed trust root.
+#[derive(Debug, thiserror::Error)]
+pub enum SignedRootError {
+    /// Not a DSSE envelope at all.
+    #[error("not a trust root envelope (sign the trust root with `mirror-sign sign`): {0}")]
+    NotEnvelope(crate::FormatError),
+    /// An envelope of another payload type.
+    #[error("payloadType `{0}` is not a trust root (`{PAYLOAD_TYPE}`)")]
+    WrongPayloadType(String),
+    /// The payload is not a trust root of a version this build reads.
+    #[error(transparent)]
+    Payload(crate::FormatError),
+}
+
+/// Reads a signed trust root: a DSSE envelope whose payloadType is [`PAYLOAD_TYPE`] and whose
+/// payload is a trust root of a version this build reads. The signatures are not checked here
+/// (see [`crate::threshold::check_trust_root`]).
+pub fn parse_signed_root(
+    bytes: &[u8],
+) -> Result<(crate::envelope::Envelope, TrustRoot), SignedRootError> {
+    let envelope =
+        crate::envelope::Envelope::from_json_slice(bytes).map_err(SignedRootError::NotEnvelope)?;
+    if envelope.payload_type != PAYLOAD_TYPE {
+        return Err(SignedRootError::WrongPayloadType(envelope.payload_type));
+    }
+    let payload = envelope.payload_bytes().map_err(SignedRootError::Payload)?;
+    let root = TrustRoot::from_json_slice(&payload).map_err(SignedRootError::Payload)?;
+    Ok((envelope, root))
+}
