@@ -17,11 +17,27 @@ pub struct AocReport {
     /// The time window the documents were selected from, when one was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<Window>,
-    /// Documents read.
+    /// Documents read (every document, also those outside the window or filters).
     pub documents_scanned: u64,
+    /// Documents whose violations are reported: inside the window, of the tenant and source
+    /// asked for.
+    #[serde(default)]
+    pub documents_in_scope: u64,
+    /// Documents read, by collection.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub collections: BTreeMap<String, u64>,
+    /// Documents of collections the rules do not know, skipped, by collection.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub skipped: BTreeMap<String, u64>,
+    /// Violations found (the sum of `counts.byCode`), listed or not.
+    #[serde(default)]
+    pub violations_total: u64,
+    /// Whether `violations` lists fewer than `violationsTotal` (`--limit`).
+    #[serde(default)]
+    pub truncated: bool,
     /// Violation counts by code, source and tenant.
     pub counts: AocCounts,
-    /// Every violation, in input order.
+    /// The violations, in input order (at most `--limit` of them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub violations: Vec<Violation>,
 }
