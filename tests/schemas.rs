@@ -352,6 +352,14 @@ fn aoc_report() -> AocReport {
             to: Some("2026-02-01T00:00:00Z".to_owned()),
         }),
         documents_scanned: 12_345,
+        documents_in_scope: 12_000,
+        collections: BTreeMap::from([
+            ("advisory_raw".to_owned(), 12_000),
+            ("vex_raw".to_owned(), 345),
+        ]),
+        skipped: BTreeMap::from([("system.views".to_owned(), 2)]),
+        violations_total: violations.len() as u64,
+        truncated: false,
         counts,
         violations,
     }
@@ -362,6 +370,11 @@ fn clean_aoc_report() -> AocReport {
         schema: aoc_report::SCHEMA.to_owned(),
         window: None,
         documents_scanned: 0,
+        documents_in_scope: 0,
+        collections: BTreeMap::new(),
+        skipped: BTreeMap::new(),
+        violations_total: 0,
+        truncated: false,
         counts: AocCounts::default(),
         violations: Vec::new(),
     }

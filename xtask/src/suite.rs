@@ -17,6 +17,8 @@ kubernetes-validate and the garage S3 server) are installed, then runs
   cargo build --workspace --bins   (the end-to-end tests in tests/ run the built tools)
   cargo test --workspace --doc    (only with nextest, which does not run doctests)
   cargo nextest run --workspace   (or `cargo test --workspace` without cargo-nextest)
+  cargo llvm-cov nextest -p aoc-verify …   (line coverage of aoc-verify's rule engine,
+      failing below 90 %; target/coverage/aoc-verify.lcov and aoc-verify-summary.json)
 On a fresh Debian machine, `.ci/run` installs the system tools first.
 ";
 
@@ -54,6 +56,18 @@ const PIP_TOOLS: &[(&str, &str)] = &[
     // netpolicy-gen's generated Kubernetes YAML is checked against the API schemas.
     ("kubernetes-validate", "kubernetes-validate"),
 ];
+
+/// Python modules the tests import, with the pip requirement of each.
+const PYTHON_MODULES: &[(&str, &str)] = &[
+    // aoc-verify's BSON fixtures are encoded by pymongo's `bson` (an independent encoder).
+    ("bson", "pymongo"),
+];
+
+/// aoc-verify's rule engine: the sources whose line coverage must stay at or above
+/// [`COVERAGE_FLOOR`] percent. Everything else (inputs, CLI, output formats, other crates) is
+/// left out of the figure by [`COVERAGE_IGNORE`].
+const COVERAGE_FLOOR: &str = "90";
+const COVERAGE_IGNORE: &str = "(/\\.cargo/|/rustc/|/crates/(offline-formats|tool-cli|bundle-pack|mirror-sign|checksum-verify|netpolicy-gen)/|/xtask/|/crates/aoc-verify/(tests/|src/(input/|cli\\.rs|lib\\.rs|main\\.rs|report\\.rs)))";
 
 /// The S3 server the `checksum-verify stage` tests start on loopback, which Debian does not
 /// package: installed from crates.io (`.ci/run` does it when it is missing).
@@ -100,6 +114,50 @@ pub fn run(mut args: Args) -> Result<ExitCode> {
             reqs.join(" ")
         );
     }
+    let names: Vec<&str> = PYTHON_MODULES.iter().map(|(module, _)| *module).collect();
+    println!("==> Python modules the tests import: {}", names.join(" "));
+    for (module, requirement) in PYTHON_MODULES {
+        let found = std::process::Command::new("python3")
+            .args(["-c", &format!("import {module}")])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        if !found {
+            bail!(
+                "missing Python module `{module}` (install it: `python3 -m pip install \
+                 {requirement}`, or run `.ci/run`)"
+            );
+        }
+    }
+    println!("==> PostgreSQL the aoc-verify --postgres tests start: initdb, postgres");
+    let postgres = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|versions| {
+            versions.flatten().any(|v| {
+                v.path().join("bin/initdb").is_file() && v.path().join("bin/postgres").is_file()
+            })
+        })
+        .unwrap_or(false);
+    if !postgres && std::env::var_os("AOC_TEST_PG_BINDIR").is_none() {
+        bail!(
+            "missing PostgreSQL server binaries under /usr/lib/postgresql/<version>/bin \
+             (install them: `apt-get install postgresql`, or run `.ci/run`)"
+        );
+    }
+    println!("==> coverage tool: cargo llvm-cov");
+    let llvm_cov = cmd::cargo()
+        .args(["llvm-cov", "--version"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !llvm_cov {
+        bail!(
+            "missing cargo-llvm-cov (aoc-verify's rule-engine coverage): install it with \
+             `cargo install --locked cargo-llvm-cov` and `rustup component add llvm-tools`, or \
+             run `.ci/run`"
+        );
+    }
     println!("==> S3 server the stage tests start: garage");
     if cmd::which("garage").is_none() {
         bail!(
@@ -133,11 +191,44 @@ pub fn run(mut args: Args) -> Result<ExitCode> {
         steps.push(vec!["test", "--workspace"]);
     }
 
+    let coverage_dir = workspace::root().join("target/coverage");
+    std::fs::create_dir_all(&coverage_dir)?;
+    let lcov = coverage_dir.join("aoc-verify.lcov");
+    let summary = coverage_dir.join("aoc-verify-summary.json");
+    let (lcov, summary) = (lcov.display().to_string(), summary.display().to_string());
+    let runner = if nextest { "nextest" } else { "test" };
+    // One instrumented run of aoc-verify's tests: the lcov file and the floor, then the JSON
+    // summary from the same profile data.
+    steps.push(vec![
+        "llvm-cov",
+        runner,
+        "-p",
+        "aoc-verify",
+        "--ignore-filename-regex",
+        COVERAGE_IGNORE,
+        "--fail-under-lines",
+        COVERAGE_FLOOR,
+        "--lcov",
+        "--output-path",
+        &lcov,
+    ]);
+    steps.push(vec![
+        "llvm-cov",
+        "report",
+        "--ignore-filename-regex",
+        COVERAGE_IGNORE,
+        "--json",
+        "--summary-only",
+        "--output-path",
+        &summary,
+    ]);
+
     let total = steps.len();
     for (i, step) in steps.iter().enumerate() {
         println!("\n==> [{}/{total}] cargo {}", i + 1, step.join(" "));
         cmd::run(cmd::cargo().current_dir(workspace::root()).args(step))?;
     }
+    println!("\ncoverage of aoc-verify's rule engine: {lcov}, {summary}");
     println!("\ntest: all {total} steps passed");
     Ok(ExitCode::SUCCESS)
 }

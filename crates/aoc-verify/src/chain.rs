@@ -373,7 +373,9 @@ impl Checker<'_> {
                 self.report(
                     record,
                     "/supersedes",
-                    format!("supersedes is {kind}; it must be null or the _id of the previous revision"),
+                    format!(
+                        "supersedes is {kind}; it must be null or the _id of the previous revision"
+                    ),
                 )?;
                 continue;
             }
@@ -425,19 +427,21 @@ impl Checker<'_> {
                         format!("supersedes `{named}`, a later revision"),
                     )?;
                 }
-                Some(p) => match superseded_by.get(&p) {
-                    Some(&earlier) => {
-                        let other = self.id_of(&group[earlier])?;
-                        self.report(
+                Some(p) => {
+                    match superseded_by.get(&p) {
+                        Some(&earlier) => {
+                            let other = self.id_of(&group[earlier])?;
+                            self.report(
                             record,
                             "/supersedes",
                             format!("supersedes `{named}`, which `{other}` already supersedes (a fork)"),
                         )?;
+                        }
+                        None => {
+                            superseded_by.insert(p, i);
+                        }
                     }
-                    None => {
-                        superseded_by.insert(p, i);
-                    }
-                },
+                }
             }
         }
         Ok(())

@@ -384,7 +384,10 @@ fn check_field(document: &Value, rule: &FieldRule, required: bool, findings: &mu
         },
         FieldType::StringMap => match value {
             Value::Object(map) => map.iter().find(|(_, v)| !v.is_string()).map(|(k, v)| {
-                format!("`{name}.{k}` is {}; `{name}` maps names to strings", type_name(v))
+                format!(
+                    "`{name}.{k}` is {}; `{name}` maps names to strings",
+                    type_name(v)
+                )
             }),
             _ => Some(wrong("an object of strings")),
         },
@@ -408,7 +411,10 @@ fn clip(text: &str) -> String {
 /// `sha256:` and 64 lowercase hex digits.
 pub fn is_sha256(text: &str) -> bool {
     text.strip_prefix("sha256:").is_some_and(|hex| {
-        hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     })
 }
 
@@ -420,7 +426,10 @@ fn check_revision(document: &Value, checked: &mut Checked) {
         .filter(|h| is_sha256(h));
     if let (Some(stored), Some(raw)) = (
         content_hash,
-        document.pointer("/content/raw").filter(|r| !r.is_null()),
+        // An empty payload is already missing provenance (ERR_AOC_004).
+        document
+            .pointer("/content/raw")
+            .filter(|r| !extjson::is_empty(r)),
     ) {
         match raw_hash::content_hash(raw) {
             Ok(actual) if actual == stored => {}
@@ -507,7 +516,11 @@ fn check_digest(document: &Value, findings: &mut Vec<Finding>) {
             findings.push(Finding::new(
                 Code::Mismatch,
                 "/_id",
-                format!("_id is `{}` but digest is `{}`; they must be equal", clip(id), clip(digest)),
+                format!(
+                    "_id is `{}` but digest is `{}`; they must be equal",
+                    clip(id),
+                    clip(digest)
+                ),
             ));
         }
     }

@@ -70,7 +70,12 @@ pub struct VerifyArgs {
     pub table: Option<String>,
 
     /// The jsonb column holding the documents.
-    #[arg(long, value_name = "COLUMN", default_value = "document", requires = "postgres")]
+    #[arg(
+        long,
+        value_name = "COLUMN",
+        default_value = "document",
+        requires = "postgres"
+    )]
     pub column: String,
 
     /// Report only documents ingested since then: a duration back from now (`24h`, `7d`,

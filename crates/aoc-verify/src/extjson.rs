@@ -17,7 +17,8 @@ fn wrapper<'v>(value: &'v Value, key: &str) -> Option<&'v Value> {
 /// The 24 lowercase hex digits of an ObjectId (`{"$oid": "…"}`).
 pub fn object_id(value: &Value) -> Option<String> {
     let hex = wrapper(value, "$oid")?.as_str()?;
-    (hex.len() == 24 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| hex.to_ascii_lowercase())
+    (hex.len() == 24 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| hex.to_ascii_lowercase())
 }
 
 /// The time an ObjectId was made (its first four bytes, seconds since the epoch), in
@@ -128,9 +129,11 @@ pub fn type_name(value: &Value) -> &'static str {
         Value::Object(map) => match map.keys().next().map(String::as_str) {
             Some("$date") if map.len() == 1 => "a date",
             Some("$oid") if map.len() == 1 => "an ObjectId",
-            Some(
-                "$numberInt" | "$numberLong" | "$numberDouble" | "$numberDecimal",
-            ) if map.len() == 1 => "a number",
+            Some("$numberInt" | "$numberLong" | "$numberDouble" | "$numberDecimal")
+                if map.len() == 1 =>
+            {
+                "a number"
+            }
             Some("$binary") => "binary data",
             _ => "an object",
         },
@@ -152,13 +155,22 @@ mod tests {
     fn dates_in_every_form() {
         let want = Some(1_714_521_600_000);
         assert_eq!(date_millis(&json!({"$date": "2024-05-01T00:00:00Z"})), want);
-        assert_eq!(date_millis(&json!({"$date": "2024-05-01T02:00:00.000+02:00"})), want);
-        assert_eq!(date_millis(&json!({"$date": {"$numberLong": "1714521600000"}})), want);
+        assert_eq!(
+            date_millis(&json!({"$date": "2024-05-01T02:00:00.000+02:00"})),
+            want
+        );
+        assert_eq!(
+            date_millis(&json!({"$date": {"$numberLong": "1714521600000"}})),
+            want
+        );
         assert_eq!(date_millis(&json!({"$date": 1_714_521_600_000_i64})), want);
         assert_eq!(date_millis(&json!("2024-05-01T00:00:00Z")), want);
         assert_eq!(date_millis(&json!("yesterday")), None);
         assert_eq!(date_millis(&json!({"$date": "2024-05-01"})), None);
-        assert_eq!(date_millis(&json!({"$date": "2024-05-01T00:00:00Z", "x": 1})), None);
+        assert_eq!(
+            date_millis(&json!({"$date": "2024-05-01T00:00:00Z", "x": 1})),
+            None
+        );
         assert_eq!(date_millis(&json!(1_714_521_600_000_i64)), None);
         assert_eq!(format_millis(1_714_521_600_123), "2024-05-01T00:00:00Z");
     }

@@ -210,7 +210,11 @@ fn run_verify(
     Ok(if total == 0 { 0 } else { EXIT_VIOLATIONS })
 }
 
-fn postgres_inputs(rules: &RuleSet, args: &VerifyArgs, url: &str) -> Result<Vec<Pending>, AocError> {
+fn postgres_inputs(
+    rules: &RuleSet,
+    args: &VerifyArgs,
+    url: &str,
+) -> Result<Vec<Pending>, AocError> {
     let pending = |table: &str, collection: &str| Pending::Postgres {
         url: url.to_owned(),
         table: table.to_owned(),
@@ -318,7 +322,11 @@ fn run_guard(
         "{TOOL} guard: {} documents: {} passed, {} rejected",
         summary.documents, summary.passed, summary.rejected
     );
-    Ok(if summary.rejected == 0 { 0 } else { EXIT_VIOLATIONS })
+    Ok(if summary.rejected == 0 {
+        0
+    } else {
+        EXIT_VIOLATIONS
+    })
 }
 
 #[cfg(test)]

@@ -154,7 +154,10 @@ mod tests {
             "big": {"$numberLong": "1234567890123"},
             "f": {"$numberDouble": "1.5"}
         });
-        assert_eq!(content_hash(&plain).unwrap(), content_hash(&canonical).unwrap());
+        assert_eq!(
+            content_hash(&plain).unwrap(),
+            content_hash(&canonical).unwrap()
+        );
         assert_eq!(
             content_hash(&json!({"$numberDouble": "Infinity"})).unwrap_err(),
             NotCanonical("`$numberDouble` holds `Infinity`, which JSON cannot spell".into())

@@ -191,7 +191,11 @@ fn junit(summary: &Summary) -> String {
         let _ = writeln!(
             out,
             "    <properties><property name=\"documentsScanned\" value=\"{}\"/></properties>",
-            summary.scanned_by_collection.get(collection).copied().unwrap_or(0)
+            summary
+                .scanned_by_collection
+                .get(collection)
+                .copied()
+                .unwrap_or(0)
         );
         for code in codes {
             let name = format!("{} {}", code.as_str(), code.title());
@@ -285,13 +289,24 @@ fn prometheus(summary: &Summary, duration: Duration) -> String {
         "# HELP aoc_verify_duration_seconds Wall time of the run.\n\
          # TYPE aoc_verify_duration_seconds gauge\n",
     );
-    let _ = writeln!(out, "aoc_verify_duration_seconds {:.3}", duration.as_secs_f64());
+    let _ = writeln!(
+        out,
+        "aoc_verify_duration_seconds {:.3}",
+        duration.as_secs_f64()
+    );
     out.push_str(
         "# HELP verify_runs_total Verify runs, by result.\n\
          # TYPE verify_runs_total counter\n",
     );
-    let result = if summary.total() == 0 { "clean" } else { "violations" };
-    let _ = writeln!(out, "verify_runs_total{{tool=\"aoc-verify\",result=\"{result}\"}} 1");
+    let result = if summary.total() == 0 {
+        "clean"
+    } else {
+        "violations"
+    };
+    let _ = writeln!(
+        out,
+        "verify_runs_total{{tool=\"aoc-verify\",result=\"{result}\"}} 1"
+    );
     out
 }
 

@@ -198,11 +198,13 @@ fn parse(text: &str, name: &str) -> Result<RulesFile, RulesError> {
         )));
     }
     for (collection, rules) in &file.collections {
-        let pointers = rules
-            .raw_payload
-            .iter()
-            .chain(&rules.single_record)
-            .chain(rules.required.iter().chain(&rules.optional).map(|r| &r.path));
+        let pointers = rules.raw_payload.iter().chain(&rules.single_record).chain(
+            rules
+                .required
+                .iter()
+                .chain(&rules.optional)
+                .map(|r| &r.path),
+        );
         for pointer in pointers {
             if !pointer.starts_with('/') {
                 return Err(invalid(format!(
@@ -225,7 +227,9 @@ fn parse(text: &str, name: &str) -> Result<RulesFile, RulesError> {
         ("derivedPrefixes", &file.derived_prefixes),
     ] {
         if list.iter().any(String::is_empty) {
-            return Err(invalid(format!("{what}: an empty name matches nothing useful")));
+            return Err(invalid(format!(
+                "{what}: an empty name matches nothing useful"
+            )));
         }
     }
     Ok(file)
@@ -317,13 +321,26 @@ mod tests {
         .unwrap();
         assert!(rules.is_forbidden("kev_flag") && rules.is_forbidden("severity"));
         assert_eq!(
-            rules.as_file().forbidden_fields.iter().filter(|f| *f == "severity").count(),
+            rules
+                .as_file()
+                .forbidden_fields
+                .iter()
+                .filter(|f| *f == "severity")
+                .count(),
             1
         );
         let advisory = rules.collection("advisory_raw").unwrap();
-        assert!(advisory.top_level.as_ref().unwrap().contains(&"ingest_run".to_owned()));
+        assert!(advisory
+            .top_level
+            .as_ref()
+            .unwrap()
+            .contains(&"ingest_run".to_owned()));
         assert_eq!(advisory.required.len(), 9);
-        let tenant = advisory.required.iter().find(|r| r.path == "/tenant").unwrap();
+        let tenant = advisory
+            .required
+            .iter()
+            .find(|r| r.path == "/tenant")
+            .unwrap();
         assert_eq!(tenant.kind, FieldType::Enum);
     }
 

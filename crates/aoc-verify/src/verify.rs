@@ -68,8 +68,14 @@ impl Summary {
     }
 
     fn count(&mut self, violation: &Violation) {
-        let source = violation.source.clone().unwrap_or_else(|| NO_LABEL.to_owned());
-        let tenant = violation.tenant.clone().unwrap_or_else(|| NO_LABEL.to_owned());
+        let source = violation
+            .source
+            .clone()
+            .unwrap_or_else(|| NO_LABEL.to_owned());
+        let tenant = violation
+            .tenant
+            .clone()
+            .unwrap_or_else(|| NO_LABEL.to_owned());
         *self.by_code.entry(violation.code.clone()).or_default() += 1;
         *self.by_source.entry(source.clone()).or_default() += 1;
         *self.by_tenant.entry(tenant.clone()).or_default() += 1;
@@ -95,7 +101,11 @@ struct VerifyFold<'a> {
 impl VerifyFold<'_> {
     fn add(&mut self, ordinal: u64, violation: Violation) {
         self.summary.count(&violation);
-        if self.scope.limit.is_none_or(|limit| self.listed.len() < limit) {
+        if self
+            .scope
+            .limit
+            .is_none_or(|limit| self.listed.len() < limit)
+        {
             self.listed.push((ordinal, violation));
         }
     }
@@ -162,10 +172,7 @@ impl Fold for VerifyFold<'_> {
                 }
             };
             let in_scope = self.in_scope(&checked);
-            let document_id = checked
-                .id
-                .clone()
-                .unwrap_or_else(|| location(batch, frame));
+            let document_id = checked.id.clone().unwrap_or_else(|| location(batch, frame));
             if let Some(identity) = &checked.identity {
                 self.chains
                     .add(&Entry {

@@ -293,7 +293,7 @@ fn missing_table_column_or_schema_and_wrong_type_are_clear_errors() {
         database_error("counter", "document"),
         "`counter` is not a table or view"
     );
-    // The system column `id` is an integer.
+    // The table's identity column `id` is an integer.
     assert!(database_error("advisory_raw", "id").contains("has type bigint"));
 
     let error = connect_err(&pg.url(), "", "document");

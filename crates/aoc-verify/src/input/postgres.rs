@@ -145,7 +145,9 @@ impl PostgresSource {
             .join(".");
         this.check_column(table, &table_sql, &column_name)?;
         let declare = format!(
-            "BEGIN READ ONLY; \
+            // synchronize_seqscans off: the table is read from its first page, so two runs on
+            // an unchanged table list documents (and violations) in the same order.
+            "SET synchronize_seqscans = off; BEGIN READ ONLY; \
              DECLARE aoc_cursor NO SCROLL CURSOR FOR SELECT {}::text FROM {table_sql}",
             quote_ident(&column_name)
         );
@@ -248,70 +250,63 @@ impl BatchSource for PostgresSource {
         if self.finished {
             return Ok(None);
         }
+        let batch = self.read_batch();
+        if batch.is_err() {
+            // The transaction is aborted or the connection gone: nothing more to read.
+            self.finished = true;
+        }
+        batch
+    }
+}
+
+impl PostgresSource {
+    /// One `FETCH` as one batch; ends the transaction at the end of the cursor.
+    fn read_batch(&mut self) -> Result<Option<Batch>, InputError> {
         let rows = self.fetch_rows();
         let fetch = format!("FETCH FORWARD {rows} FROM aoc_cursor");
         let mut data = Vec::new();
         let mut frames = Vec::new();
         let mut fetched: u64 = 0;
-        {
-            let mut iter = match self.client.query_raw(&fetch, std::iter::empty::<&str>()) {
-                Ok(iter) => iter,
-                Err(error) => {
-                    let message = scrub(
-                        &format!("cannot fetch rows: {}", describe(&error)),
-                        &self.secrets,
-                    );
-                    self.finished = true;
-                    return Err(InputError::Database {
-                        source_name: self.source.to_string(),
-                        message,
-                    });
-                }
+        let fetch_error =
+            |error: &postgres::Error, secrets: &[String], source: &str| InputError::Database {
+                source_name: source.to_owned(),
+                message: scrub(&format!("cannot fetch rows: {}", describe(error)), secrets),
             };
-            loop {
-                let row = match iter.next() {
-                    Ok(Some(row)) => row,
-                    Ok(None) => break,
-                    Err(error) => {
-                        let message = scrub(
-                            &format!("cannot fetch rows: {}", describe(&error)),
-                            &self.secrets,
-                        );
-                        self.finished = true;
-                        return Err(InputError::Database {
-                            source_name: self.source.to_string(),
-                            message,
-                        });
-                    }
-                };
-                let position = self.next_row;
-                let text =
-                    row.try_get::<_, Option<&str>>(0)
-                        .map_err(|error| InputError::Database {
-                            source_name: format!("{}: row {position}", self.source),
-                            message: scrub(&describe(&error), &self.secrets),
-                        })?;
-                let document = text.map_or(NULL_DOCUMENT, str::as_bytes);
-                if document.len() > MAX_DOCUMENT_BYTES {
-                    self.finished = true;
-                    return Err(InputError::Malformed {
-                        source_name: format!("{}: row {position}", self.source),
-                        message: format!(
-                            "document of {} bytes exceeds the limit of {MAX_DOCUMENT_BYTES} bytes",
-                            document.len()
-                        ),
-                    });
-                }
-                let start = data.len();
-                data.extend_from_slice(document);
-                frames.push(Frame {
-                    range: start..data.len(),
-                    position,
+        let mut iter = self
+            .client
+            .query_raw(&fetch, std::iter::empty::<&str>())
+            .map_err(|error| fetch_error(&error, &self.secrets, &self.source))?;
+        while let Some(row) = iter
+            .next()
+            .map_err(|error| fetch_error(&error, &self.secrets, &self.source))?
+        {
+            let position = self.next_row;
+            let text = row
+                .try_get::<_, Option<&str>>(0)
+                .map_err(|error| InputError::Database {
+                    source_name: format!("{}: row {position}", self.source),
+                    message: scrub(&describe(&error), &self.secrets),
+                })?;
+            let document = text.map_or(NULL_DOCUMENT, str::as_bytes);
+            if document.len() > MAX_DOCUMENT_BYTES {
+                return Err(InputError::Malformed {
+                    source_name: format!("{}: row {position}", self.source),
+                    message: format!(
+                        "document of {} bytes exceeds the limit of {MAX_DOCUMENT_BYTES} bytes",
+                        document.len()
+                    ),
                 });
-                self.next_row += 1;
-                fetched += 1;
             }
+            let start = data.len();
+            data.extend_from_slice(document);
+            frames.push(Frame {
+                range: start..data.len(),
+                position,
+            });
+            self.next_row += 1;
+            fetched += 1;
         }
+        drop(iter);
         self.rows_read += fetched;
         self.bytes_read += u64::try_from(data.len()).unwrap_or(u64::MAX);
         if fetched < rows {

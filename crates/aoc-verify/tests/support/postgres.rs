@@ -15,8 +15,8 @@
 //! we hold is the postmaster itself). The cluster lives in a fresh temporary folder owned by
 //! that user, uses `trust` authentication, listens on `127.0.0.1` on a free port and on a
 //! Unix socket in the same folder, and runs with `fsync=off`. Dropping the handle stops it
-//! (`pg_ctl stop -m immediate`, then SIGKILL); a watchdog process stops it too if the test
-//! process dies without unwinding (abort, nextest timeout).
+//! (`pg_ctl stop -m immediate`, then SIGKILL); a watchdog process stops it too, and deletes
+//! the folder, if the test process dies without unwinding (abort, SIGKILL, nextest timeout).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use postgres::{Client, NoTls};
@@ -86,8 +86,9 @@ impl Postgres {
         let mut last_log = String::new();
         for _ in 0..5 {
             let port = free_port();
+            let log_start = std::fs::metadata(&log).map_or(0, |meta| meta.len());
             let child = spawn_server(run_as.as_ref(), &bindir, dir.path(), &data, &log, port);
-            let watchdog = spawn_watchdog(child.id());
+            let watchdog = spawn_watchdog(child.id(), dir.path());
             let mut server = Server { child, watchdog };
             match wait_ready(&mut server, port) {
                 Ok(()) => {
@@ -103,7 +104,10 @@ impl Postgres {
                 }
                 Err(why) => {
                     stop(&mut server, run_as.as_ref(), &bindir, dir.path(), &data);
-                    last_log = std::fs::read_to_string(&log).unwrap_or_default();
+                    let whole_log = std::fs::read(&log).unwrap_or_default();
+                    let start = usize::try_from(log_start).unwrap_or(0).min(whole_log.len());
+                    // This attempt's lines only: an earlier attempt's bind failure is old news.
+                    last_log = String::from_utf8_lossy(&whole_log[start..]).into_owned();
                     let port_taken = last_log.contains("could not bind")
                         || last_log.contains("Address already in use");
                     if !port_taken {
@@ -512,12 +516,18 @@ fn spawn_server(
         .unwrap_or_else(|error| panic!("cannot start postgres: {error}"))
 }
 
-/// A shell that waits for its stdin to close (our process has ended, however it ended) and
-/// then shuts the server down at once.
-fn spawn_watchdog(pid: u32) -> Option<(Child, ChildStdin)> {
+/// A shell that waits for its stdin to close (our process has ended, however it ended),
+/// then shuts the server down at once and, once it has gone (10 s at most), deletes `dir`.
+fn spawn_watchdog(pid: u32, dir: &Path) -> Option<(Child, ChildStdin)> {
+    const SCRIPT: &str = r#"cat >/dev/null
+kill -QUIT "$1" 2>/dev/null
+i=0
+while kill -0 "$1" 2>/dev/null && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+rm -rf -- "$2""#;
     let mut watchdog = Command::new("sh")
-        .args(["-c", "cat >/dev/null; kill -QUIT \"$1\" 2>/dev/null", "sh"])
+        .args(["-c", SCRIPT, "sh"])
         .arg(pid.to_string())
+        .arg(dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
