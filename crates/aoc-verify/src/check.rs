@@ -1,10 +1,10 @@
 //! The per-document rules (ERR_AOC_001, 002, 004, 005, 006, 007) and the facts the
 //! cross-document rules (ERR_AOC_003, in [`crate::chain`]) need from each document.
 
+use crate::doc::Node;
 use crate::extjson::{self, push_token, type_name};
 use crate::raw_hash;
 use crate::rules::{CollectionRules, FieldRule, FieldType, Identity, RuleSet};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::fmt;
 
@@ -154,7 +154,11 @@ pub struct Checked {
 }
 
 /// Checks one document of a collection against the rules.
-pub fn check_document(rules: &RuleSet, collection: &CollectionRules, document: &Value) -> Checked {
+pub fn check_document(
+    rules: &RuleSet,
+    collection: &CollectionRules,
+    document: &Node<'_>,
+) -> Checked {
     let mut checked = Checked {
         id: document.get("_id").and_then(extjson::id_key),
         tenant: non_empty_string(document.pointer("/tenant")),
@@ -172,7 +176,7 @@ pub fn check_document(rules: &RuleSet, collection: &CollectionRules, document: &
     let arrays: Vec<&str> = collection
         .single_record
         .iter()
-        .filter(|p| document.pointer(p).is_some_and(Value::is_array))
+        .filter(|p| document.pointer(p).is_some_and(Node::is_array))
         .map(String::as_str)
         .collect();
     for rule in &collection.required {
@@ -199,16 +203,16 @@ pub fn check_document(rules: &RuleSet, collection: &CollectionRules, document: &
 }
 
 /// The ingestion time used by `--since`.
-pub fn ingestion_time(document: &Value) -> Option<i64> {
+pub fn ingestion_time(document: &Node<'_>) -> Option<i64> {
     ["/ingested_at", "/upstream/retrieved_at", "/retrievedAt"]
         .iter()
         .find_map(|p| document.pointer(p).and_then(extjson::date_millis))
         .or_else(|| document.get("_id").and_then(extjson::object_id_time))
 }
 
-fn non_empty_string(value: Option<&Value>) -> Option<String> {
+fn non_empty_string(value: Option<&Node<'_>>) -> Option<String> {
     match value {
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(Node::String(s)) if !s.is_empty() => Some(s.to_string()),
         _ => None,
     }
 }
@@ -228,17 +232,17 @@ struct Walker<'a> {
 }
 
 impl Walker<'_> {
-    fn walk(&mut self, value: &Value, path: &mut String, depth: usize) {
+    fn walk(&mut self, value: &Node<'_>, path: &mut String, depth: usize) {
         match value {
-            Value::Object(map) => {
-                for (key, member) in map {
+            Node::Object(members) => {
+                for (key, member) in members {
                     let len = path.len();
                     push_token(path, key);
                     self.member(key, member, path, depth);
                     path.truncate(len);
                 }
             }
-            Value::Array(items) => {
+            Node::Array(items) => {
                 for (index, item) in items.iter().enumerate() {
                     let len = path.len();
                     push_token(path, &index.to_string());
@@ -250,7 +254,7 @@ impl Walker<'_> {
         }
     }
 
-    fn member(&mut self, key: &str, member: &Value, path: &mut String, depth: usize) {
+    fn member(&mut self, key: &str, member: &Node<'_>, path: &mut String, depth: usize) {
         if self.collection.raw_payload.iter().any(|p| p == path) {
             return;
         }
@@ -288,7 +292,7 @@ impl Walker<'_> {
                     ));
                 }
             }
-            if let Value::Array(records) = member {
+            if let Node::Array(records) = member {
                 if self.collection.single_record.iter().any(|p| p == path) {
                     self.findings.push(Finding::new(
                         Code::Merge,
@@ -306,7 +310,7 @@ impl Walker<'_> {
 }
 
 /// ERR_AOC_004 for one field rule.
-fn check_field(document: &Value, rule: &FieldRule, required: bool, findings: &mut Vec<Finding>) {
+fn check_field(document: &Node<'_>, rule: &FieldRule, required: bool, findings: &mut Vec<Finding>) {
     let name = rule.path.trim_start_matches('/').replace('/', ".");
     let value = match document.pointer(&rule.path) {
         None if required => {
@@ -318,7 +322,7 @@ fn check_field(document: &Value, rule: &FieldRule, required: bool, findings: &mu
             return;
         }
         None => return,
-        Some(Value::Null) if required => {
+        Some(Node::Null) if required => {
             findings.push(Finding::new(
                 Code::Provenance,
                 rule.path.as_str(),
@@ -329,7 +333,7 @@ fn check_field(document: &Value, rule: &FieldRule, required: bool, findings: &mu
         Some(value) => value,
     };
     let wrong = |expected: &str| {
-        if extjson::is_empty(value) && !matches!(value, Value::Object(_) | Value::Array(_)) {
+        if extjson::is_empty(value) && !matches!(value, Node::Object(_) | Node::Array(_)) {
             format!("`{name}` is empty; it must be {expected}")
         } else {
             format!("`{name}` is {}; it must be {expected}", type_name(value))
@@ -337,32 +341,32 @@ fn check_field(document: &Value, rule: &FieldRule, required: bool, findings: &mu
     };
     let problem = match rule.kind {
         FieldType::String => match value {
-            Value::String(s) if !s.is_empty() => None,
+            Node::String(s) if !s.is_empty() => None,
             _ => Some(wrong("a non-empty string")),
         },
         FieldType::Date => match extjson::date_millis(value) {
             Some(_) => None,
             None => Some(match value {
-                Value::String(s) => format!("`{name}` is `{}`, not an RFC 3339 date", clip(s)),
+                Node::String(s) => format!("`{name}` is `{}`, not an RFC 3339 date", clip(s)),
                 _ => wrong("a date"),
             }),
         },
         FieldType::Sha256 => match value {
-            Value::String(s) if is_sha256(s) => None,
-            Value::String(s) => Some(format!(
+            Node::String(s) if is_sha256(s) => None,
+            Node::String(s) => Some(format!(
                 "`{name}` is `{}`; it must be `sha256:` and 64 lowercase hex digits",
                 clip(s)
             )),
             _ => Some(wrong("`sha256:` and 64 lowercase hex digits")),
         },
         FieldType::Boolean => match value {
-            Value::Bool(_) => None,
+            Node::Bool(_) => None,
             _ => Some(wrong("true or false")),
         },
         FieldType::Any => extjson::is_empty(value).then(|| format!("`{name}` is empty")),
         FieldType::Enum => match value {
-            Value::String(s) if rule.values.iter().any(|v| v == s) => None,
-            Value::String(s) => Some(format!(
+            Node::String(s) if rule.values.iter().any(|v| v == s) => None,
+            Node::String(s) => Some(format!(
                 "`{name}` is `{}`; it must be one of {}",
                 clip(s),
                 rule.values.join(", ")
@@ -370,20 +374,20 @@ fn check_field(document: &Value, rule: &FieldRule, required: bool, findings: &mu
             _ => Some(wrong(&format!("one of {}", rule.values.join(", ")))),
         },
         FieldType::Digest => match value {
-            Value::String(s) if s.chars().count() >= 32 => None,
-            Value::String(s) => Some(format!(
+            Node::String(s) if s.chars().count() >= 32 => None,
+            Node::String(s) => Some(format!(
                 "`{name}` is `{}`, shorter than 32 characters",
                 clip(s)
             )),
             _ => Some(wrong("a string of at least 32 characters")),
         },
         FieldType::Content => match value {
-            Value::String(_) => None,
+            Node::String(_) => None,
             _ if extjson::binary(value).is_some() => None,
             _ => Some(wrong("a string or binary data")),
         },
         FieldType::StringMap => match value {
-            Value::Object(map) => map.iter().find(|(_, v)| !v.is_string()).map(|(k, v)| {
+            Node::Object(members) => members.iter().find(|(_, v)| !v.is_string()).map(|(k, v)| {
                 format!(
                     "`{name}.{k}` is {}; `{name}` maps names to strings",
                     type_name(v)
@@ -419,10 +423,10 @@ pub fn is_sha256(text: &str) -> bool {
 }
 
 /// advisory_raw: `content_hash`, signature consistency and the chain facts.
-fn check_revision(document: &Value, checked: &mut Checked) {
+fn check_revision(document: &Node<'_>, checked: &mut Checked) {
     let content_hash = document
         .pointer("/upstream/content_hash")
-        .and_then(Value::as_str)
+        .and_then(Node::as_str)
         .filter(|h| is_sha256(h));
     if let (Some(stored), Some(raw)) = (
         content_hash,
@@ -447,7 +451,7 @@ fn check_revision(document: &Value, checked: &mut Checked) {
     }
     if let Some(signature) = document.pointer("/upstream/signature") {
         let has = |key: &str| signature.get(key).is_some_and(|v| !extjson::is_empty(v));
-        match signature.get("present").and_then(Value::as_bool) {
+        match signature.get("present").and_then(Node::as_bool) {
             Some(true) => {
                 for key in ["format", "sig"] {
                     if !has(key) {
@@ -474,7 +478,7 @@ fn check_revision(document: &Value, checked: &mut Checked) {
         (tenant, vendor, upstream_id, content_hash)
     {
         let supersedes = match document.get("supersedes") {
-            None | Some(Value::Null) => Supersedes::Nothing,
+            None | Some(Node::Null) => Supersedes::Nothing,
             Some(value) => match extjson::id_key(value) {
                 Some(id) => Supersedes::Id(id),
                 None => Supersedes::Invalid(type_name(value)),
@@ -493,12 +497,12 @@ fn check_revision(document: &Value, checked: &mut Checked) {
 }
 
 /// vex_raw: `digest` of `content`, `_id` equal to `digest`.
-fn check_digest(document: &Value, findings: &mut Vec<Finding>) {
-    let Some(digest) = document.get("digest").and_then(Value::as_str) else {
+fn check_digest(document: &Node<'_>, findings: &mut Vec<Finding>) {
+    let Some(digest) = document.get("digest").and_then(Node::as_str) else {
         return;
     };
     let content = document.get("content").and_then(|content| match content {
-        Value::String(text) => Some(text.as_bytes().to_vec()),
+        Node::String(text) => Some(text.as_bytes().to_vec()),
         other => extjson::binary(other),
     });
     if let Some(bytes) = content {
@@ -511,7 +515,7 @@ fn check_digest(document: &Value, findings: &mut Vec<Finding>) {
             ));
         }
     }
-    if let Some(Value::String(id)) = document.get("_id") {
+    if let Some(Node::String(id)) = document.get("_id") {
         if id != digest {
             findings.push(Finding::new(
                 Code::Mismatch,

@@ -3,22 +3,22 @@
 //! the same whatever the number of threads.
 
 use crate::check::{self, Checked, Code};
+use crate::doc::Node;
 use crate::input::open::{open, Pending};
 use crate::input::{bson as bson_input, Batch, Encoding, Frame, InputError, PositionKind};
 use crate::rules::RuleSet;
 use crossbeam_channel::bounded;
 use rayon::prelude::*;
-use serde_json::Value;
 
 /// The result of decoding and checking one frame.
 pub type FrameResult = Result<Checked, String>;
 
 /// Decodes one frame into a document, which must be an object.
-pub fn decode(batch: &Batch, frame: &Frame) -> Result<Value, String> {
+pub fn decode<'b>(batch: &'b Batch, frame: &Frame) -> Result<Node<'b>, String> {
     let bytes = batch.data.get(frame.range.clone()).unwrap_or_default();
     let value = match batch.encoding {
-        Encoding::Json => serde_json::from_slice::<Value>(bytes).map_err(|e| e.to_string())?,
-        Encoding::Bson => bson_input::decode_document(bytes)?,
+        Encoding::Json => Node::parse(bytes)?,
+        Encoding::Bson => Node::from(&bson_input::decode_document(bytes)?),
     };
     if value.is_object() {
         Ok(value)

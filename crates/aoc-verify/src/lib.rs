@@ -7,6 +7,7 @@
 pub mod chain;
 pub mod check;
 pub mod cli;
+pub mod doc;
 pub mod engine;
 pub mod extjson;
 pub mod guard;

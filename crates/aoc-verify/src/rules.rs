@@ -3,7 +3,7 @@
 //! schema change can be staged in CI before the binary learns it.
 
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 use thiserror::Error;
 
@@ -124,8 +124,10 @@ pub enum Identity {
 #[derive(Debug, Clone)]
 pub struct RuleSet {
     file: RulesFile,
-    forbidden: HashSet<String>,
-    merge: HashSet<String>,
+    /// Sorted, for a binary search per member name (a handful of names: cheaper than
+    /// hashing every name of every document).
+    forbidden: Vec<String>,
+    merge: Vec<String>,
 }
 
 impl RuleSet {
@@ -144,9 +146,14 @@ impl RuleSet {
     }
 
     fn new(file: RulesFile) -> Self {
+        let sorted = |names: &[String]| {
+            let mut names = names.to_vec();
+            names.sort_unstable();
+            names
+        };
         Self {
-            forbidden: file.forbidden_fields.iter().cloned().collect(),
-            merge: file.merge_fields.iter().cloned().collect(),
+            forbidden: sorted(&file.forbidden_fields),
+            merge: sorted(&file.merge_fields),
             file,
         }
     }
@@ -168,12 +175,16 @@ impl RuleSet {
 
     /// Whether `key` is a forbidden derived field (ERR_AOC_001).
     pub fn is_forbidden(&self, key: &str) -> bool {
-        self.forbidden.contains(key)
+        self.forbidden
+            .binary_search_by(|name| name.as_str().cmp(key))
+            .is_ok()
     }
 
     /// Whether `key` records a merge (ERR_AOC_002).
     pub fn is_merge(&self, key: &str) -> bool {
-        self.merge.contains(key)
+        self.merge
+            .binary_search_by(|name| name.as_str().cmp(key))
+            .is_ok()
     }
 
     /// Whether `key` is a derived finding (ERR_AOC_006).

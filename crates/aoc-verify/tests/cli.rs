@@ -404,7 +404,11 @@ fn err_aoc_003_revision_chains() {
     assert_eq!(run.code, Some(0), "{}", run.text());
 
     // (documents, expected (code, documentId, path), what every message says)
-    type Case = (Vec<Value>, Vec<(&'static str, &'static str, &'static str)>, &'static str);
+    type Case = (
+        Vec<Value>,
+        Vec<(&'static str, &'static str, &'static str)>,
+        &'static str,
+    );
     let cases: Vec<Case> = vec![
         (
             vec![revision("r1", 1, None), revision("r1-again", 1, None)],
@@ -1037,4 +1041,35 @@ fn hostile_documents_never_crash_the_tool() {
         );
         assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     }
+}
+
+#[test]
+fn works_sealed_in_a_network_namespace_without_interfaces() {
+    // CI runs as root; `unshare --net` gives a namespace with only a down loopback.
+    let probe = Command::new("unshare")
+        .args(["--net", "--", "cat", "/proc/net/dev"])
+        .output()
+        .expect("unshare (util-linux) is needed for this test");
+    assert!(
+        probe.status.success(),
+        "`unshare --net` does not work here (this test needs root): {}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut bad = clean();
+    set(&mut bad, "/severity", json!("HIGH"));
+    let input = write(dir.path(), "advisory_raw.ndjson", &ndjson(&[clean(), bad]));
+    let sealed = Command::new("unshare")
+        .args(["--net", "--", BIN, "--format", "ndjson"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    let open = run(&["--format", "ndjson", input.to_str().unwrap()]);
+    assert_eq!(
+        sealed.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&sealed.stderr)
+    );
+    assert_eq!(sealed.stdout, open.stdout);
 }

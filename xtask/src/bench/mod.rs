@@ -4,6 +4,7 @@
 //! measurement on a shared machine, not a gate (timed tests would be flaky). Each bench is one
 //! module (`pack`, `sign`, later `verify`, `aoc`…) built from the shared pieces here.
 
+mod aoc;
 mod corpus;
 mod json;
 mod machine;
@@ -24,6 +25,8 @@ cargo xtask bench: measure the tools against the performance bars (DESIGN §6)
 usage: cargo xtask bench <bench> [--scale F] [--runs N] [--json FILE]
 
 benches:
+  aoc     aoc-verify vs an equivalent jq filter on >= 1 GiB of generated raw advisory NDJSON
+          (single-threaded jq takes ~30 s per GiB on a fast core, minutes on a slow one)
   pack    bundle-pack vs `tar --sort=name … | pigz -6` on the reference corpus
   sign    mirror-sign sign, verify and attest on the reference corpus's 20,004-file manifest
   verify  checksum-verify vs `sha256sum -c`, `b3sum --check` and `tar -xzf` + `sha256sum -c`
@@ -33,18 +36,19 @@ Run `cargo xtask bench <bench> --help` for details.
 
 pub fn run(mut args: Args) -> Result<ExitCode> {
     match args.subcommand().as_deref() {
+        Some("aoc") => aoc::run(args),
         Some("pack") => pack::run(args),
         Some("sign") => sign::run(args),
         Some("verify") => verify::run(args),
         Some(other) => Err(Usage(format!(
-            "unknown bench `{other}` (known: pack, sign, verify)"
+            "unknown bench `{other}` (known: aoc, pack, sign, verify)"
         ))
         .into()),
         None if args.help() => {
             print!("{HELP}");
             Ok(ExitCode::SUCCESS)
         }
-        None => Err(Usage("which bench? (known: pack, sign, verify)".into()).into()),
+        None => Err(Usage("which bench? (known: aoc, pack, sign, verify)".into()).into()),
     }
 }
 

@@ -44,29 +44,16 @@ pub fn open(
     })
 }
 
-/// Reads up to [`READ_BYTES`] more; true at the end of the input.
+/// Reads up to [`READ_BYTES`] more; true at the end of the input. (`read_to_end` appends
+/// into spare capacity without zeroing it first.)
 fn fill(reader: &mut dyn Read, buffer: &mut Vec<u8>, source: &str) -> Result<bool, InputError> {
-    let start = buffer.len();
-    buffer.resize(start + READ_BYTES, 0);
-    let result = loop {
-        match reader.read(&mut buffer[start..]) {
-            Ok(n) => break Ok(n),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => break Err(e),
-        }
-    };
-    match result {
-        Ok(n) => {
-            buffer.truncate(start + n);
-            Ok(n == 0)
-        }
-        Err(error) => {
-            buffer.truncate(start);
-            Err(InputError::Io {
-                source_name: source.to_owned(),
-                error,
-            })
-        }
+    buffer.reserve(READ_BYTES);
+    match reader.take(READ_BYTES as u64).read_to_end(buffer) {
+        Ok(n) => Ok(n == 0),
+        Err(error) => Err(InputError::Io {
+            source_name: source.to_owned(),
+            error,
+        }),
     }
 }
 
