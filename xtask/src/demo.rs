@@ -41,7 +41,14 @@ second run uploads nothing).
 Last, sealed egress with netpolicy-gen: policies for every target from
 examples/netpolicy/sealed.yaml into out/netpolicy/, linted clean; a policy with `egress: [{}]`
 flagged; the evaluator allows the allow-listed object store and denies an outside address;
-out/sealed-verify.sh is valid `sh`. Prints OK/FAILED per step; exits 1 if any step failed.
+out/sealed-verify.sh is valid `sh`.
+
+And the Aggregation-Only Contract with aoc-verify: the example exports in examples/aoc/ are
+clean (exit 0, report in out/aoc-clean.json); the exports with violations give every code
+ERR_AOC_001…007 (exit 1, CI artefacts in out/aoc/: aoc-report.json, violations.ndjson,
+junit.xml, aoc.prom); `aoc-verify guard` passes the clean documents of a stream
+(out/aoc-guard-passed.ndjson) and rejects the others with their violations
+(out/aoc-guard-rejects.ndjson). Prints OK/FAILED per step; exits 1 if any step failed.
 ";
 
 /// 2026-11-01T00:00:00Z, the `createdAt` of examples/bootstrap.yaml: a fixed clock is what
@@ -185,6 +192,7 @@ pub fn run(mut args: Args) -> Result<ExitCode> {
     approval(&mut steps, &root, &out);
     sealed_site(&mut steps, &root, &out);
     sealed_egress(&mut steps, &root, &out);
+    aoc_contract(&mut steps, &root, &out);
 
     Ok(steps.summary(&out))
 }
@@ -459,6 +467,94 @@ fn sealed_egress(steps: &mut Steps, root: &Path, out: &Path) {
                     .current_dir(root)
                     .args(["-n", "out/sealed-verify.sh"]),
             )
+        }),
+    );
+}
+
+/// The Aggregation-Only Contract on the example exports: clean ones pass, the ones with
+/// violations show every code, and the guard splits a stream.
+fn aoc_contract(steps: &mut Steps, root: &Path, out: &Path) {
+    println!("\n==> the Aggregation-Only Contract: aoc-verify");
+    steps.record(
+        "aoc-verify of the clean advisory_raw and vex_raw exports: no violation (exit 0)",
+        run_tool(
+            "aoc-verify",
+            root,
+            &[
+                "examples/aoc/advisory_raw.ndjson",
+                "examples/aoc/vex_raw.ndjson",
+            ],
+            None,
+            Some("out/aoc-clean.json"),
+        )
+        .and_then(|ran| ran.exit(0)),
+    );
+    steps.record(
+        "aoc-verify of the exports with violations: ERR_AOC_001…007 (exit 1), artefacts in out/aoc/",
+        run_tool(
+            "aoc-verify",
+            root,
+            &[
+                "--format",
+                "table",
+                "--report-dir",
+                "out/aoc",
+                "examples/aoc/bad-advisory_raw.ndjson",
+                "examples/aoc/bad-vex_raw.ndjson",
+            ],
+            None,
+            None,
+        )
+        .and_then(|ran| {
+            ran.exit(1)?;
+            print!("{}", ran.stdout);
+            let report = fs::read_to_string(out.join("aoc/aoc-report.json"))
+                .context("cannot read out/aoc/aoc-report.json")?;
+            for code in 1..=7 {
+                let code = format!("\"ERR_AOC_00{code}\": ");
+                ensure!(report.contains(&code), "out/aoc/aoc-report.json has no {code}");
+            }
+            for name in ["violations.ndjson", "junit.xml", "aoc.prom"] {
+                ensure!(out.join("aoc").join(name).is_file(), "out/aoc/{name} is missing");
+            }
+            Ok(())
+        }),
+    );
+    steps.record(
+        "aoc-verify guard: clean documents pass byte for byte, the others are rejected (exit 1)",
+        run_tool(
+            "aoc-verify",
+            root,
+            &[
+                "guard",
+                "--collection",
+                "advisory_raw",
+                "--rejects",
+                "out/aoc-guard-rejects.ndjson",
+            ],
+            Some("examples/aoc/bad-advisory_raw.ndjson"),
+            Some("out/aoc-guard-passed.ndjson"),
+        )
+        .and_then(|ran| {
+            ran.exit(1)?;
+            let input = fs::read_to_string(root.join("examples/aoc/bad-advisory_raw.ndjson"))?;
+            let passed = fs::read_to_string(out.join("aoc-guard-passed.ndjson"))?;
+            let rejected = fs::read_to_string(out.join("aoc-guard-rejects.ndjson"))?;
+            ensure!(
+                !passed.is_empty() && !rejected.is_empty(),
+                "nothing passed or nothing rejected"
+            );
+            for line in passed.lines() {
+                ensure!(
+                    input.lines().any(|l| l == line),
+                    "a passed line is not a line of the input"
+                );
+            }
+            ensure!(
+                passed.lines().count() + rejected.lines().count() == input.lines().count(),
+                "every input line is passed or rejected"
+            );
+            Ok(())
         }),
     );
 }

@@ -20,10 +20,11 @@ commands:
                 with the system's gzip, tar, sha256sum and b3sum, then approve it 2 of 3
                 with mirror-sign and check the signed sums with signify-openbsd
   test          the whole test suite: required system tools, rustfmt, clippy -D warnings,
-                then every test in the workspace
+                then every test in the workspace, and aoc-verify's rule-engine coverage
   bench pack    measure bundle-pack against `tar | pigz -6` on the reference corpus
   bench sign    time mirror-sign sign, verify and attest on the reference corpus's manifest
   bench verify  measure checksum-verify against sha256sum -c, b3sum --check and tar -xzf
+  bench aoc     measure aoc-verify against an equivalent jq filter on ≥ 1 GB of NDJSON
 
 Run `cargo xtask <command> --help` for the options of a command.
 ";

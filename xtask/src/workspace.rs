@@ -10,6 +10,7 @@ pub const TOOLS: &[&str] = &[
     "mirror-sign",
     "checksum-verify",
     "netpolicy-gen",
+    "aoc-verify",
 ];
 
 /// The workspace root (the folder above `xtask/`).

@@ -96,7 +96,7 @@ fn member_order(a: &str, b: &str) -> Ordering {
 }
 
 /// A JSON string as RFC 8785 writes it. A string borrowed from the input had no escape
-/// there, and JSON text cannot hold `"`, `\\` or a control character unescaped, so it has
+/// there, and JSON text cannot hold `"`, `\` or a control character unescaped, so it has
 /// nothing to escape: it is copied whole. Only strings that were unescaped on reading (or
 /// came from BSON) go through the escaping writer.
 #[allow(
