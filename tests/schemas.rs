@@ -35,6 +35,8 @@ const TRUST: &str = "trust-root.v1.schema.json";
 const VERIFY: &str = "verify-report.v1.schema.json";
 const AOC: &str = "aoc-report.v1.schema.json";
 const VIOLATION: &str = "aoc-violation.v1.schema.json";
+const GUARD_REJECT: &str = "aoc-guard-reject.v1.schema.json";
+const AOC_RULES: &str = "aoc-rules.v1.schema.json";
 const THRESHOLD: &str = "threshold-report.v1.schema.json";
 const APPROVAL: &str = "approval.v1.schema.json";
 const NETPOLICY_SPEC: &str = "netpolicy-spec.v1.schema.json";
@@ -492,7 +494,9 @@ fn every_published_format_has_a_schema() {
     assert_eq!(
         schema_files(),
         [
+            GUARD_REJECT,
             AOC,
+            AOC_RULES,
             VIOLATION,
             APPROVAL,
             MANIFEST,

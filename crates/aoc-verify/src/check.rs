@@ -333,7 +333,9 @@ fn check_field(document: &Node<'_>, rule: &FieldRule, required: bool, findings: 
         Some(value) => value,
     };
     let wrong = |expected: &str| {
-        if extjson::is_empty(value) && !matches!(value, Node::Object(_) | Node::Array(_)) {
+        if value.is_null() {
+            format!("`{name}` is null; it must be {expected}")
+        } else if extjson::is_empty(value) && !matches!(value, Node::Object(_) | Node::Array(_)) {
             format!("`{name}` is empty; it must be {expected}")
         } else {
             format!("`{name}` is {}; it must be {expected}", type_name(value))
@@ -387,12 +389,22 @@ fn check_field(document: &Node<'_>, rule: &FieldRule, required: bool, findings: 
             _ => Some(wrong("a string or binary data")),
         },
         FieldType::StringMap => match value {
-            Node::Object(members) => members.iter().find(|(_, v)| !v.is_string()).map(|(k, v)| {
-                format!(
-                    "`{name}.{k}` is {}; `{name}` maps names to strings",
-                    type_name(v)
-                )
-            }),
+            Node::Object(members) => {
+                // One violation per member that is not a string, at its own path.
+                for (key, member) in members.iter().filter(|(_, v)| !v.is_string()) {
+                    let mut path = rule.path.clone();
+                    push_token(&mut path, key);
+                    findings.push(Finding::new(
+                        Code::Provenance,
+                        path,
+                        format!(
+                            "`{name}.{key}` is {}; `{name}` maps names to strings",
+                            type_name(member)
+                        ),
+                    ));
+                }
+                None
+            }
             _ => Some(wrong("an object of strings")),
         },
     };

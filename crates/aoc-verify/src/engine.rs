@@ -42,7 +42,12 @@ pub fn location(batch: &Batch, frame: &Frame) -> String {
 /// Receives each batch with its checked documents, in input order. Returning an error stops
 /// the run.
 pub trait Fold {
-    /// A batch of a collection the rules do not know (a dump folder's other collections).
+    /// Whether the documents of `collection` are wanted (all are, unless told otherwise).
+    fn wants(&self, _collection: &str) -> bool {
+        true
+    }
+    /// A batch of a collection the rules do not know (a dump folder's other collections),
+    /// or one not wanted.
     fn skipped(&mut self, batch: &Batch);
     /// A checked batch: `results[i]` belongs to `batch.frames[i]`.
     fn batch(&mut self, batch: &Batch, results: Vec<FrameResult>) -> Result<(), RunError>;
@@ -116,7 +121,8 @@ pub fn run(
         let result = (|| {
             for message in &receiver {
                 let batch = message?;
-                let Some(collection) = rules.collection(&batch.collection) else {
+                let known = rules.collection(&batch.collection);
+                let Some(collection) = known.filter(|_| fold.wants(&batch.collection)) else {
                     fold.skipped(&batch);
                     continue;
                 };
@@ -145,7 +151,7 @@ pub fn run(
 }
 
 /// Codes selected by `--codes` (all when none were given).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct CodeFilter(Option<Vec<Code>>);
 
 impl CodeFilter {

@@ -173,6 +173,7 @@ fn run_verify(
         codes,
         limit: args.limit,
         keep_going: args.keep_going,
+        collection: args.collection.clone(),
     };
     let pool = pool(&args.common)?;
     let summary = verify::verify(&rules, &inputs, &scope, pool.as_ref())?;
@@ -187,7 +188,8 @@ fn run_verify(
     for (collection, count) in &summary.skipped_by_collection {
         let _ = writeln!(
             stderr,
-            "{TOOL}: note: skipped {count} documents of `{}`, a collection the rules do not know",
+            "{TOOL}: note: skipped {} of `{}`, a collection the rules do not know or --collection left out",
+            plural(*count, "document"),
             tool_cli::sanitize(collection)
         );
     }
@@ -199,13 +201,13 @@ fn run_verify(
         .collect();
     let _ = writeln!(
         stderr,
-        "{TOOL}: {} documents scanned ({} in scope): {}",
-        summary.documents_scanned,
+        "{TOOL}: {} scanned ({} in scope): {}",
+        plural(summary.documents_scanned, "document"),
         summary.documents_in_scope,
         if total == 0 {
             "no violation".to_owned()
         } else {
-            format!("{total} violations ({})", by_code.join(", "))
+            format!("{} ({})", plural(total, "violation"), by_code.join(", "))
         }
     );
     Ok(if total == 0 { 0 } else { EXIT_VIOLATIONS })
@@ -239,6 +241,15 @@ fn postgres_inputs(
             .collection_names()
             .map(|collection| pending(collection, collection))
             .collect()),
+    }
+}
+
+/// `1 document`, `2 documents`.
+pub fn plural(count: u64, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
     }
 }
 
@@ -294,6 +305,20 @@ fn run_guard(
     };
     let summary = match &args.rejects {
         None => guard::guard(&rules, &input, pool, stdout, &mut std::io::sink())?,
+        // Not a regular file (`/dev/stdout`, a FIFO, a terminal): written as the stream goes,
+        // since renaming over it would replace the device or pipe with a file.
+        Some(path) if path.exists() && !path.is_file() => {
+            let output = |error| AocError::Output {
+                what: path.display().to_string(),
+                error,
+            };
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(output)?;
+            let mut writer = std::io::BufWriter::new(file);
+            guard::guard(&rules, &input, pool, stdout, &mut writer)?
+        }
         Some(path) => {
             // Written beside its final name and renamed when the stream has ended, so a
             // rejects file is never seen half-written.
@@ -305,10 +330,7 @@ fn run_guard(
                 what: path.display().to_string(),
                 error,
             };
-            let mut temp = tempfile::Builder::new()
-                .prefix(".aoc-rejects.")
-                .tempfile_in(&folder)
-                .map_err(output)?;
+            let mut temp = report::temp_file_in(&folder).map_err(output)?;
             let summary = {
                 let mut writer = std::io::BufWriter::new(temp.as_file_mut());
                 guard::guard(&rules, &input, pool, stdout, &mut writer)?
@@ -320,8 +342,10 @@ fn run_guard(
     };
     let _ = writeln!(
         stderr,
-        "{TOOL} guard: {} documents: {} passed, {} rejected",
-        summary.documents, summary.passed, summary.rejected
+        "{TOOL} guard: {}: {} passed, {} rejected",
+        plural(summary.documents, "document"),
+        summary.passed,
+        summary.rejected
     );
     Ok(if summary.rejected == 0 {
         0

@@ -110,10 +110,10 @@ fn table(summary: &Summary) -> String {
     }
     let _ = writeln!(
         out,
-        "{} documents scanned, {} in scope, {} violations{}",
-        summary.documents_scanned,
+        "{} scanned, {} in scope, {}{}",
+        crate::plural(summary.documents_scanned, "document"),
         summary.documents_in_scope,
-        summary.total(),
+        crate::plural(summary.total(), "violation"),
         if summary.truncated {
             format!(" ({} listed)", summary.violations.len())
         } else {
@@ -168,7 +168,10 @@ fn junit(summary: &Summary) -> String {
         }
     }
     collections.sort();
-    let codes = Code::ALL;
+    let codes: Vec<Code> = Code::ALL
+        .into_iter()
+        .filter(|code| summary.codes.selects(*code))
+        .collect();
     let failures_total: usize = summary.by_collection_code.len();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
@@ -197,7 +200,7 @@ fn junit(summary: &Summary) -> String {
                 .copied()
                 .unwrap_or(0)
         );
-        for code in codes {
+        for &code in &codes {
             let name = format!("{} {}", code.as_str(), code.title());
             let count = summary
                 .by_collection_code
@@ -310,6 +313,16 @@ fn prometheus(summary: &Summary, duration: Duration) -> String {
     out
 }
 
+/// A temporary file in `dir` for an output renamed into place when complete, readable by
+/// all like any file the tool writes (tempfile's own default is 0600), within the umask.
+pub fn temp_file_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    use std::os::unix::fs::PermissionsExt;
+    tempfile::Builder::new()
+        .prefix(".aoc-verify.")
+        .permissions(std::fs::Permissions::from_mode(0o644))
+        .tempfile_in(dir)
+}
+
 /// Writes `aoc-report.json`, `violations.ndjson`, `junit.xml` and `aoc.prom` into `dir`, each
 /// through a temporary file renamed into place.
 pub fn write_report_dir(dir: &Path, summary: &Summary, duration: Duration) -> std::io::Result<()> {
@@ -321,9 +334,7 @@ pub fn write_report_dir(dir: &Path, summary: &Summary, duration: Duration) -> st
         ("aoc.prom", Format::Prometheus),
     ] {
         let bytes = render(format, summary, duration);
-        let mut temp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .tempfile_in(dir)?;
+        let mut temp = temp_file_in(dir)?;
         std::io::Write::write_all(&mut temp, &bytes)?;
         temp.as_file().sync_all()?;
         temp.persist(dir.join(name)).map_err(|e| e.error)?;

@@ -27,6 +27,8 @@ pub struct Scope {
     pub limit: Option<usize>,
     /// A malformed document is an `ERR_AOC_PARSE` finding instead of the end of the run.
     pub keep_going: bool,
+    /// Only this collection (`--collection`): the others of an archive are skipped.
+    pub collection: Option<String>,
 }
 
 /// Label used in counts for a document without a tenant or source.
@@ -59,6 +61,8 @@ pub struct Summary {
     pub violations: Vec<Violation>,
     /// Whether `--limit` left violations out of the list.
     pub truncated: bool,
+    /// The codes asked for (`--codes`).
+    pub codes: CodeFilter,
 }
 
 impl Summary {
@@ -127,6 +131,13 @@ impl VerifyFold<'_> {
 }
 
 impl Fold for VerifyFold<'_> {
+    fn wants(&self, collection: &str) -> bool {
+        self.scope
+            .collection
+            .as_deref()
+            .is_none_or(|only| only == collection)
+    }
+
     fn skipped(&mut self, batch: &Batch) {
         *self
             .summary
@@ -226,6 +237,7 @@ pub fn verify(
         scope,
         summary: Summary {
             since: scope.since,
+            codes: scope.codes.clone(),
             ..Summary::default()
         },
         listed: Vec::new(),

@@ -69,7 +69,12 @@ fn run_with_stdin(args: &[&str], stdin: &[u8]) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    // A tool that stops early (a bad option, a bad rules file) closes its stdin unread: that
+    // broken pipe is not the test's failure, the exit code says what happened.
+    let written = child.stdin.take().unwrap().write_all(stdin);
+    if let Err(e) = written {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+    }
     let out = child.wait_with_output().unwrap();
     Run {
         code: out.status.code(),
@@ -542,7 +547,7 @@ fn vex_raw_digest_id_and_uniqueness() {
         pairs(&[
             ("ERR_AOC_001", "/cvss"),
             ("ERR_AOC_004", "/format"),
-            ("ERR_AOC_004", "/metadata"),
+            ("ERR_AOC_004", "/metadata/etag"),
             ("ERR_AOC_004", "/providerId"),
             ("ERR_AOC_004", "/retrievedAt"),
             ("ERR_AOC_006", "/effective_status"),
@@ -715,7 +720,7 @@ fn output_formats_and_report_dir() {
     assert!(text.starts_with("CODE"), "{text}");
     assert!(text.contains("ERR_AOC_001  advisory_raw  adv-1"), "{text}");
     assert!(
-        text.contains("2 documents scanned, 2 in scope, 1 violations"),
+        text.contains("2 documents scanned, 2 in scope, 1 violation\n"),
         "{text}"
     );
 
@@ -1018,6 +1023,39 @@ fn guard_passes_clean_lines_byte_for_byte_and_rejects_the_rest() {
     // Unknown collection.
     let run = run_with_stdin(&["guard", "--collection", "nope"], b"");
     assert_eq!(run.code, Some(2));
+
+    // Rejects into a FIFO (as into /dev/stdout): written as the stream goes, never renamed
+    // over the pipe.
+    let fifo = dir.path().join("rejects.fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let mut bad = clean();
+    set(&mut bad, "/severity", json!("HIGH"));
+    let run = run_with_stdin(
+        &[
+            "guard",
+            "--collection",
+            "advisory_raw",
+            "--rejects",
+            fifo.to_str().unwrap(),
+        ],
+        &ndjson(&[bad]),
+    );
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let through_pipe = reader.join().unwrap();
+    assert!(
+        through_pipe.contains("\"code\":\"ERR_AOC_001\""),
+        "{through_pipe}"
+    );
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
 }
 
 #[test]

@@ -212,7 +212,7 @@ fn dump_folder_and_archives() {
         assert_eq!(run.code, Some(1), "{}", run.stderr);
         assert_eq!(sorted(run.violations()), expected(), "{}", folder.display());
         assert!(
-            run.stderr.contains("skipped 1 documents of `users`"),
+            run.stderr.contains("skipped 1 document of `users`"),
             "{}",
             run.stderr
         );
@@ -238,6 +238,11 @@ fn dump_folder_and_archives() {
         let run = aoc(&[archive.to_str().unwrap()]);
         assert_eq!(run.code, Some(1), "{name}: {}", run.stderr);
         assert_eq!(sorted(run.violations()), expected(), "{name}");
+        // --collection picks one namespace of an archive too.
+        let run = aoc(&["--collection", "advisory_raw", archive.to_str().unwrap()]);
+        let report = run.report();
+        assert_eq!(report["collections"], json!({"advisory_raw": 4}), "{name}");
+        assert_eq!(report["skipped"], json!({"vex_raw": 2}), "{name}");
         // Also from stdin, sniffed without a name.
         let out = Command::new(BIN)
             .arg("-")
