@@ -11,81 +11,16 @@
 
 #[path = "support/docs.rs"]
 mod docs;
+#[path = "support/run.rs"]
+mod run_support;
 
 use docs::{advisory, clean, ndjson, remove, set, sha256_hex, vex};
 use flate2::write::GzEncoder;
+use run_support::{run, run_with_stdin, Run, BIN};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_aoc-verify");
-
-struct Run {
-    code: Option<i32>,
-    stdout: Vec<u8>,
-    stderr: String,
-}
-
-impl Run {
-    fn report(&self) -> Value {
-        serde_json::from_slice(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not JSON ({e}): {}\nstderr: {}",
-                String::from_utf8_lossy(&self.stdout),
-                self.stderr
-            )
-        })
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.stdout).into_owned()
-    }
-
-    /// (code, documentId, path) of every listed violation.
-    fn violations(&self) -> Vec<(String, String, String)> {
-        self.report()["violations"]
-            .as_array()
-            .map(|list| {
-                list.iter()
-                    .map(|v| {
-                        (
-                            v["code"].as_str().unwrap().to_owned(),
-                            v["documentId"].as_str().unwrap().to_owned(),
-                            v["path"].as_str().unwrap().to_owned(),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-}
-
-fn run_with_stdin(args: &[&str], stdin: &[u8]) -> Run {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // A tool that stops early (a bad option, a bad rules file) closes its stdin unread: that
-    // broken pipe is not the test's failure, the exit code says what happened.
-    let written = child.stdin.take().unwrap().write_all(stdin);
-    if let Err(e) = written {
-        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
-    }
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code(),
-        stdout: out.stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn run(args: &[&str]) -> Run {
-    run_with_stdin(args, b"")
-}
+use std::process::Command;
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);

@@ -12,64 +12,19 @@
 mod docs;
 #[path = "support/postgres.rs"]
 mod postgres_support;
+#[path = "support/run.rs"]
+mod run_support;
 
 use docs::{advisory, clean, ndjson, set, vex};
 use postgres_support::Postgres;
+use run_support::{run, Run, BIN};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_aoc-verify");
-
-struct Run {
-    code: Option<i32>,
-    stdout: Vec<u8>,
-    stderr: String,
-}
-
-impl Run {
-    fn report(&self) -> Value {
-        serde_json::from_slice(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not JSON ({e}): {}\nstderr: {}",
-                String::from_utf8_lossy(&self.stdout),
-                self.stderr
-            )
-        })
-    }
-
-    /// (collection, code, documentId, path) of every listed violation.
-    fn violations(&self) -> Vec<(String, String, String, String)> {
-        self.report()["violations"]
-            .as_array()
-            .map(|list| {
-                list.iter()
-                    .map(|v| {
-                        (
-                            v["collection"].as_str().unwrap().to_owned(),
-                            v["code"].as_str().unwrap().to_owned(),
-                            v["documentId"].as_str().unwrap().to_owned(),
-                            v["path"].as_str().unwrap().to_owned(),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-}
-
 fn aoc(args: &[&str]) -> Run {
-    let out = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code(),
-        stdout: out.stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    run(args)
 }
 
 fn python(args: &[&str], stdin: &[u8]) {
@@ -156,7 +111,7 @@ fn ndjson_baseline() {
     let v = write_ndjson(dir.path(), "vex_raw.ndjson", &vexes());
     let run = aoc(&[a.to_str().unwrap(), v.to_str().unwrap()]);
     assert_eq!(run.code, Some(1), "{}", run.stderr);
-    assert_eq!(sorted(run.violations()), expected());
+    assert_eq!(sorted(run.violations_in()), expected());
 }
 
 #[test]
@@ -168,7 +123,7 @@ fn bson_files_plain_and_gzip() {
     python(&["bson", v.to_str().unwrap()], &ndjson(&vexes()));
     let run = aoc(&[a.to_str().unwrap(), v.to_str().unwrap()]);
     assert_eq!(run.code, Some(1), "{}", run.stderr);
-    assert_eq!(sorted(run.violations()), expected());
+    assert_eq!(sorted(run.violations_in()), expected());
     assert_eq!(
         run.report()["collections"],
         json!({"advisory_raw": 4, "vex_raw": 2})
@@ -210,7 +165,12 @@ fn dump_folder_and_archives() {
     for folder in [dir.path().join("dump"), db.clone()] {
         let run = aoc(&[folder.to_str().unwrap()]);
         assert_eq!(run.code, Some(1), "{}", run.stderr);
-        assert_eq!(sorted(run.violations()), expected(), "{}", folder.display());
+        assert_eq!(
+            sorted(run.violations_in()),
+            expected(),
+            "{}",
+            folder.display()
+        );
         assert!(
             run.stderr.contains("skipped 1 document of `users`"),
             "{}",
@@ -237,7 +197,7 @@ fn dump_folder_and_archives() {
         );
         let run = aoc(&[archive.to_str().unwrap()]);
         assert_eq!(run.code, Some(1), "{name}: {}", run.stderr);
-        assert_eq!(sorted(run.violations()), expected(), "{name}");
+        assert_eq!(sorted(run.violations_in()), expected(), "{name}");
         // --collection picks one namespace of an archive too.
         let run = aoc(&["--collection", "advisory_raw", archive.to_str().unwrap()]);
         let report = run.report();
@@ -265,7 +225,7 @@ fn postgres_tables_with_a_server_side_cursor() {
     // Default tables: advisory_raw and vex_raw, column `document`.
     let run = aoc(&["--postgres", &url]);
     assert_eq!(run.code, Some(1), "{}", run.stderr);
-    assert_eq!(sorted(run.violations()), expected());
+    assert_eq!(sorted(run.violations_in()), expected());
 
     // A table of another name, another column, and a JSON array in a row: jsonb stores
     // numbers and keys its own way, and the content hash (RFC 8785) still matches.
