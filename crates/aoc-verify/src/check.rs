@@ -322,14 +322,6 @@ fn check_field(document: &Node<'_>, rule: &FieldRule, required: bool, findings: 
             return;
         }
         None => return,
-        Some(Node::Null) if required => {
-            findings.push(Finding::new(
-                Code::Provenance,
-                rule.path.as_str(),
-                format!("`{name}` is null"),
-            ));
-            return;
-        }
         Some(value) => value,
     };
     let wrong = |expected: &str| {
@@ -365,7 +357,10 @@ fn check_field(document: &Node<'_>, rule: &FieldRule, required: bool, findings: 
             Node::Bool(_) => None,
             _ => Some(wrong("true or false")),
         },
-        FieldType::Any => extjson::is_empty(value).then(|| format!("`{name}` is empty")),
+        FieldType::Any => match value {
+            Node::Null => Some(format!("`{name}` is null")),
+            _ => extjson::is_empty(value).then(|| format!("`{name}` is empty")),
+        },
         FieldType::Enum => match value {
             Node::String(s) if rule.values.iter().any(|v| v == s) => None,
             Node::String(s) => Some(format!(

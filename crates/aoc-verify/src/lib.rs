@@ -305,8 +305,8 @@ fn run_guard(
     };
     let summary = match &args.rejects {
         None => guard::guard(&rules, &input, pool, stdout, &mut std::io::sink())?,
-        // Not a regular file (`/dev/stdout`, a FIFO, a terminal): written as the stream goes,
-        // since renaming over it would replace the device or pipe with a file.
+        // Not a regular file (a FIFO, a terminal, `/dev/stderr` on a pipe): written as the
+        // stream goes, since renaming over it would replace the device or pipe with a file.
         Some(path) if path.exists() && !path.is_file() => {
             let output = |error| AocError::Output {
                 what: path.display().to_string(),
@@ -321,7 +321,20 @@ fn run_guard(
         }
         Some(path) => {
             // Written beside its final name and renamed when the stream has ended, so a
-            // rejects file is never seen half-written.
+            // rejects file is never seen half-written. A symbolic link is followed to the
+            // file it names, which is replaced: the link itself stays (also `/dev/stderr`
+            // when stderr goes to a file).
+            let resolved;
+            let path = match std::fs::symlink_metadata(path) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    resolved = std::fs::canonicalize(path).map_err(|error| AocError::Output {
+                        what: path.display().to_string(),
+                        error,
+                    })?;
+                    resolved.as_path()
+                }
+                _ => path.as_path(),
+            };
             let folder = match path.parent() {
                 Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
                 _ => PathBuf::from("."),

@@ -991,6 +991,34 @@ fn guard_passes_clean_lines_byte_for_byte_and_rejects_the_rest() {
     );
     use std::os::unix::fs::FileTypeExt;
     assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+
+    // Rejects through a symbolic link: the file it names is replaced, the link stays.
+    let target = dir.path().join("target.ndjson");
+    std::fs::write(&target, b"old\n").unwrap();
+    let link = dir.path().join("link.ndjson");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let mut bad = clean();
+    set(&mut bad, "/severity", json!("HIGH"));
+    let run = run_with_stdin(
+        &[
+            "guard",
+            "--collection",
+            "advisory_raw",
+            "--rejects",
+            link.to_str().unwrap(),
+        ],
+        &ndjson(&[bad]),
+    );
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let through_link = std::fs::read_to_string(&target).unwrap();
+    assert!(
+        through_link.starts_with("{\"code\":\"ERR_AOC_001\""),
+        "{through_link}"
+    );
 }
 
 #[test]

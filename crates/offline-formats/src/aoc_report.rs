@@ -26,7 +26,8 @@ pub struct AocReport {
     /// Documents read, by collection.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub collections: BTreeMap<String, u64>,
-    /// Documents of collections the rules do not know, skipped, by collection.
+    /// Documents not checked, by collection: of collections the rules do not know, or of an
+    /// archive's collections that `--collection` left out.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub skipped: BTreeMap<String, u64>,
     /// Violations found (the sum of `counts.byCode`), listed or not.
