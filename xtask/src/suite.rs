@@ -228,7 +228,18 @@ pub fn run(mut args: Args) -> Result<ExitCode> {
         println!("\n==> [{}/{total}] cargo {}", i + 1, step.join(" "));
         cmd::run(cmd::cargo().current_dir(workspace::root()).args(step))?;
     }
-    println!("\ncoverage of aoc-verify's rule engine: {lcov}, {summary}");
+    let lines = std::fs::read(&summary)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|report| report.pointer("/data/0/totals/lines").cloned());
+    match lines {
+        Some(lines) => println!(
+            "\naoc-verify rule engine: {} of {} lines covered, {:.1} % (floor {COVERAGE_FLOOR} %); \
+             artefacts: {lcov}, {summary}",
+            lines["covered"], lines["count"], lines["percent"].as_f64().unwrap_or(0.0)
+        ),
+        None => println!("\ncoverage artefacts of aoc-verify's rule engine: {lcov}, {summary}"),
+    }
     println!("\ntest: all {total} steps passed");
     Ok(ExitCode::SUCCESS)
 }
