@@ -139,6 +139,7 @@ pub struct GuardArgs {
 
 #[derive(Debug, Args)]
 pub struct RulesArgs {
-    #[command(flatten)]
-    pub common: Common,
+    /// Extend the built-in rules with this YAML file (repeatable).
+    #[arg(long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
 }

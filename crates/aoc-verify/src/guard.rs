@@ -80,9 +80,20 @@ impl GuardFold<'_> {
         line.extend_from_slice(&jcs::to_canonical_vec(first.as_str()).unwrap_or_default());
         line.extend_from_slice(b",\"collection\":");
         line.extend_from_slice(&jcs::to_canonical_vec(&*batch.collection).unwrap_or_default());
+        // Members in sorted order, as every JSON document the tools write.
+        if readable {
+            // The document as it came (it parsed as JSON), so nothing of it is lost.
+            line.extend_from_slice(b",\"document\":");
+            line.extend_from_slice(frame_text.trim_ascii());
+        }
         if let Some(id) = document_id {
             line.extend_from_slice(b",\"documentId\":");
             line.extend_from_slice(&jcs::to_canonical_vec(id).unwrap_or_default());
+        }
+        if !readable {
+            line.extend_from_slice(b",\"documentText\":");
+            let text = String::from_utf8_lossy(frame_text);
+            line.extend_from_slice(&jcs::to_canonical_vec(text.as_ref()).unwrap_or_default());
         }
         line.extend_from_slice(b",\"location\":");
         line.extend_from_slice(&jcs::to_canonical_vec(at).unwrap_or_default());
@@ -90,15 +101,6 @@ impl GuardFold<'_> {
         line.extend_from_slice(&jcs::to_canonical_vec(&message).unwrap_or_default());
         line.extend_from_slice(b",\"violations\":");
         line.extend_from_slice(&jcs::to_canonical_vec(&violations).unwrap_or_default());
-        if readable {
-            // The document as it came (it parsed as JSON), so nothing of it is lost.
-            line.extend_from_slice(b",\"document\":");
-            line.extend_from_slice(frame_text.trim_ascii());
-        } else {
-            line.extend_from_slice(b",\"documentText\":");
-            let text = String::from_utf8_lossy(frame_text);
-            line.extend_from_slice(&jcs::to_canonical_vec(text.as_ref()).unwrap_or_default());
-        }
         line.extend_from_slice(b"}\n");
         self.rejects.write_all(&line).map_err(io("rejects"))
     }

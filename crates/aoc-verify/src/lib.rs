@@ -87,7 +87,7 @@ pub fn run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<
     match &cli.command {
         Some(Command::Guard(args)) => run_guard(args, stdout, stderr),
         Some(Command::Rules(args)) => {
-            let rules = load_rules(&args.common)?;
+            let rules = load_rule_files(&args.rules)?;
             let yaml = serde_yaml::to_string(rules.as_file()).map_err(|e| {
                 AocError::Usage(format!("the rule set cannot be written as YAML: {e}"))
             })?;
@@ -99,7 +99,11 @@ pub fn run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<
 }
 
 fn load_rules(common: &Common) -> Result<RuleSet, AocError> {
-    let paths: Vec<&Path> = common.rules.iter().map(PathBuf::as_path).collect();
+    load_rule_files(&common.rules)
+}
+
+fn load_rule_files(files: &[PathBuf]) -> Result<RuleSet, AocError> {
+    let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     Ok(RuleSet::load(&paths)?)
 }
 
