@@ -197,16 +197,6 @@ impl ChainStore {
         Ok(())
     }
 
-    /// Documents recorded.
-    pub fn len(&self) -> usize {
-        self.chunks.iter().map(Vec::len).sum()
-    }
-
-    /// Whether no document was recorded.
-    pub fn is_empty(&self) -> bool {
-        self.chunks.is_empty()
-    }
-
     /// Checks every chain; violations of in-scope documents, in input order.
     pub fn finish(self) -> std::io::Result<Vec<ChainViolation>> {
         let Self {

@@ -10,7 +10,6 @@ use crate::input::Batch;
 use crate::rules::RuleSet;
 use offline_formats::aoc_report::Violation;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 /// What to report.
 #[derive(Debug, Clone)]
@@ -271,7 +270,7 @@ pub fn verify(
             } = found;
             let violation = Violation {
                 code: code.as_str().to_owned(),
-                collection: collection_name(&collection),
+                collection: collection.to_string(),
                 document_id,
                 tenant,
                 source,
@@ -291,8 +290,4 @@ pub fn verify(
     summary.truncated = (listed.len() as u64) < total;
     summary.violations = listed.into_iter().map(|(_, v)| v).collect();
     Ok(summary)
-}
-
-fn collection_name(collection: &Arc<str>) -> String {
-    collection.to_string()
 }

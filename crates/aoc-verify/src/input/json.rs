@@ -36,11 +36,7 @@ pub fn open(
     };
     Ok(match first {
         Some(b'[') => Box::new(ArraySource::new(input)),
-        _ => Box::new(NdjsonSource {
-            input,
-            line: 1,
-            offset: 0,
-        }),
+        _ => Box::new(NdjsonSource { input, line: 1 }),
     })
 }
 
@@ -84,8 +80,6 @@ struct NdjsonSource {
     input: Input,
     /// Line number of `input.buffer[0]`.
     line: u64,
-    /// Offset of `input.buffer[0]` in the input.
-    offset: u64,
 }
 
 impl BatchSource for NdjsonSource {
@@ -138,7 +132,6 @@ impl BatchSource for NdjsonSource {
                 start = end + 1;
             }
             self.line = line;
-            self.offset += data.len() as u64;
             if frames.is_empty() && !self.input.eof {
                 continue;
             }
