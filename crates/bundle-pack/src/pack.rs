@@ -157,17 +157,7 @@ impl ManifestRoom {
     /// The manifest's length does not depend on the digests (fixed-width hex), so a
     /// manifest with placeholder digests gives it before any file is read.
     fn of(settings: &Settings, files: &[PlannedFile]) -> Self {
-        let placeholder = vec![
-            Digests {
-                sha256: [0; 32],
-                blake3: [0; 32],
-                size: 0
-            };
-            files.len()
-        ];
-        let manifest_len = inner_manifest(settings, files, &placeholder)
-            .to_pretty_json()
-            .len();
+        let manifest_len = placeholder_manifest_len(settings, files);
         let meta = EntryMeta {
             path: ENTRY_NAME,
             size: manifest_len as u64,
@@ -184,6 +174,43 @@ impl ManifestRoom {
             reserved: gzip::stored_member_len(tar_len) as u64,
         }
     }
+}
+
+/// Length of the pretty manifest of `files`, measured on placeholder manifests of a few
+/// thousand files at a time so that sizing a manifest of many files does not hold a second
+/// copy of it. Once the file list is not empty, each entry adds its own bytes and one
+/// separator whatever the others are, so each further part is measured beside one file
+/// and that one file's share taken off again.
+fn placeholder_manifest_len(settings: &Settings, files: &[PlannedFile]) -> usize {
+    const PART: usize = 4096;
+    let measure = |part: &[PlannedFile]| {
+        let digests = vec![
+            Digests {
+                sha256: [0; 32],
+                blake3: [0; 32],
+                size: 0
+            };
+            part.len()
+        ];
+        inner_manifest(settings, part, &digests)
+            .to_pretty_json()
+            .len()
+    };
+    let mut parts = files.chunks(PART);
+    let Some(first) = parts.next() else {
+        return measure(files);
+    };
+    let one = &first[..1];
+    let with_one = measure(one);
+    let mut len = measure(first);
+    let mut beside_one = Vec::with_capacity(PART + 1);
+    for part in parts {
+        beside_one.clear();
+        beside_one.extend_from_slice(one);
+        beside_one.extend_from_slice(part);
+        len += measure(&beside_one) - with_one;
+    }
+    len
 }
 
 /// The manifest as embedded in the archive (no `archive` member).
@@ -717,6 +744,43 @@ mod tests {
     /// File content that ends exactly at the end of a slice (after the 512-byte header),
     /// where the end of the file is checked with a read of its own.
     const FILLS_SLICE: usize = SLICE_SIZE - tar_stream::BLOCK;
+
+    #[test]
+    fn the_manifest_room_fits_the_manifest_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |i: usize| PlannedFile {
+            // Paths of different lengths, some with characters JSON escapes.
+            bundle_path: format!("d{}/f{i}{}", i % 7, if i % 5 == 0 { "\"\\ü" } else { "" }),
+            source: dir.path().join("unused"),
+            size: (i as u64) * 1_000_003,
+            mode: if i % 3 == 0 { 0o755 } else { 0o644 },
+            media_type: if i % 2 == 0 {
+                "text/yaml"
+            } else {
+                "application/octet-stream"
+            }
+            .into(),
+        };
+        let settings = settings(dir.path().join("out.tar.gz"));
+        for count in [0usize, 1, 2, 4095, 4096, 4097, 9000] {
+            let files: Vec<PlannedFile> = (0..count).map(file).collect();
+            let digests: Vec<Digests> = (0..count)
+                .map(|i| Digests {
+                    sha256: [i as u8; 32],
+                    blake3: [!(i as u8); 32],
+                    size: files[i].size,
+                })
+                .collect();
+            let real = inner_manifest(&settings, &files, &digests)
+                .to_pretty_json()
+                .len();
+            assert_eq!(
+                placeholder_manifest_len(&settings, &files),
+                real,
+                "{count} files"
+            );
+        }
+    }
 
     #[test]
     fn a_file_that_grew_is_refused() {
