@@ -750,11 +750,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = |i: usize| PlannedFile {
             // Paths of different lengths, some with characters JSON escapes.
-            bundle_path: format!("d{}/f{i}{}", i % 7, if i % 5 == 0 { "\"\\ü" } else { "" }),
+            bundle_path: format!(
+                "d{}/f{i}{}",
+                i % 7,
+                if i.is_multiple_of(5) { "\"\\ü" } else { "" }
+            ),
             source: dir.path().join("unused"),
             size: (i as u64) * 1_000_003,
-            mode: if i % 3 == 0 { 0o755 } else { 0o644 },
-            media_type: if i % 2 == 0 {
+            mode: if i.is_multiple_of(3) { 0o755 } else { 0o644 },
+            media_type: if i.is_multiple_of(2) {
                 "text/yaml"
             } else {
                 "application/octet-stream"
