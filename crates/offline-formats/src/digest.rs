@@ -103,6 +103,25 @@ pub fn sha256_reader<R: Read>(mut reader: R) -> io::Result<([u8; 32], u64)> {
     Ok((hasher.finalize().into(), size))
 }
 
+/// Reads `reader` to the end once, hashing with BLAKE3 only; returns the digest and the
+/// length.
+pub fn blake3_reader<R: Read>(mut reader: R) -> io::Result<([u8; 32], u64)> {
+    let mut hasher = blake3::Hasher::new();
+    let mut buffer = vec![0u8; READ_BUFFER];
+    let mut size = 0u64;
+    loop {
+        let n = match reader.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buffer[..n]);
+        size += n as u64;
+    }
+    Ok((*hasher.finalize().as_bytes(), size))
+}
+
 /// SHA-256 of a byte slice.
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
@@ -169,6 +188,15 @@ mod tests {
         let (sha, size) = sha256_reader(&data[..]).unwrap();
         let both = digest_reader(&data[..]).unwrap();
         assert_eq!((sha, size), (both.sha256, both.size));
+    }
+
+    #[test]
+    fn blake3_reader_agrees_with_the_dual_digest_and_blake3_itself() {
+        let data: Vec<u8> = (0..3 * READ_BUFFER + 11).map(|i| (i % 251) as u8).collect();
+        let (b3, size) = blake3_reader(&data[..]).unwrap();
+        let both = digest_reader(&data[..]).unwrap();
+        assert_eq!((b3, size), (both.blake3, both.size));
+        assert_eq!(b3, *blake3::hash(&data).as_bytes());
     }
 
     #[test]
