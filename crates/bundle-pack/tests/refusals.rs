@@ -135,6 +135,25 @@ fn symlinks_are_refused_unless_followed() {
 }
 
 #[test]
+fn of_several_offenders_the_first_by_name_bytes_is_named_whatever_their_creation_order() {
+    // Created in reverse order, so a walk in directory order would likely meet `z` first.
+    // Names that sort differently by bytes than by their first letter's case or length.
+    let s = Setup::new();
+    let nested = mkdir(&s.input.join("B"));
+    for name in ["z-link", "b-link", "a-link", "a-link-2"] {
+        std::os::unix::fs::symlink("ok.yaml", s.input.join(name)).unwrap();
+    }
+    std::os::unix::fs::symlink("../ok.yaml", nested.join("link")).unwrap();
+    // `B` (0x42) sorts before every lower-case name, so its link is met first.
+    let first = shown(&nested.join("link"));
+    let r = s.refused(&mut s.pack_input(&[]), &[&first, "symbolic link"]);
+    for later in ["z-link", "b-link", "a-link"] {
+        let path = shown(&s.input.join(later));
+        assert!(!r.stderr.contains(&format!("`{path}`")), "{}", r.stderr);
+    }
+}
+
+#[test]
 fn fifos_sockets_and_devices_are_refused() {
     let s = Setup::new();
     let fifo = s.input.join("pipe");
