@@ -7,6 +7,8 @@ use libdeflater::{CompressionLvl, Compressor};
 /// Fixed gzip header: no name, no comment, mtime 0, no extra flags, OS 255 ("unknown")
 /// so that the bytes are the same on every platform.
 pub const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
+/// Length of the gzip trailer: CRC-32 and length.
+const TRAILER_LEN: usize = 8;
 /// Largest payload of one stored deflate block.
 const STORED_MAX: usize = 65_535;
 /// Size of one probe sample.
@@ -59,46 +61,46 @@ impl MemberEncoder {
     /// Encodes one slice of the tar stream as a complete gzip member appended to `out`.
     #[cfg(test)]
     pub fn encode(&mut self, slice: &[u8], out: &mut Vec<u8>) {
-        if !self.deflate_into(slice, out) {
-            out.extend_from_slice(&stored_member(slice));
+        let mut member = Vec::new();
+        match self.deflate_into(slice, &mut member) {
+            Some(len) => out.extend_from_slice(&member[..len]),
+            None => out.extend_from_slice(&stored_member(slice)),
         }
     }
 
-    /// Deflates `slice` into a whole gzip member appended to `out` when the level and the
-    /// probe say it pays; returns false, leaving `out` untouched, when the slice should be
-    /// stored instead (the caller can then write it without copying, see [`StoredMember`]).
-    pub fn deflate_into(&mut self, slice: &[u8], out: &mut Vec<u8>) -> bool {
+    /// Deflates `slice` into a whole gzip member at the start of `buffer` when the level and
+    /// the probe say it pays, and returns the member's length. Returns `None` when the slice
+    /// should be stored instead (the caller can then write it without copying, see
+    /// [`StoredMember`]). `buffer` grows to the room it needs and never shrinks, so a buffer
+    /// used again is not cleared again.
+    pub fn deflate_into(&mut self, slice: &[u8], buffer: &mut Vec<u8>) -> Option<usize> {
         let compress = match self.level {
             Level::Store => false,
             Level::Fixed(_) => true,
             Level::Auto => looks_compressible(slice),
         };
-        let Some(compressor) = self.compressor.as_mut().filter(|_| compress) else {
-            return false;
-        };
-        let start = out.len();
-        let body = start + HEADER.len();
-        let stored = stored_len(slice.len());
+        let compressor = self.compressor.as_mut().filter(|_| compress)?;
+        let body = HEADER.len();
         // Room for exactly the stored size: if deflate needs more, it is not worth it.
-        out.resize(body + stored, 0);
-        match compressor.deflate_compress(slice, &mut out[body..]) {
+        let stored = stored_len(slice.len());
+        let room = body + stored + TRAILER_LEN;
+        if buffer.len() < room {
+            buffer.resize(room, 0);
+        }
+        match compressor.deflate_compress(slice, &mut buffer[body..body + stored]) {
             Ok(n) if n < stored => {
-                out[start..body].copy_from_slice(&HEADER);
-                out.truncate(body + n);
-                out.extend_from_slice(&trailer(slice));
-                true
+                buffer[..body].copy_from_slice(&HEADER);
+                buffer[body + n..body + n + TRAILER_LEN].copy_from_slice(&trailer(slice));
+                Some(body + n + TRAILER_LEN)
             }
-            _ => {
-                out.truncate(start);
-                false
-            }
+            _ => None,
         }
     }
 }
 
 /// The gzip trailer of a member holding `slice`: CRC-32 and length, little-endian.
-pub fn trailer(slice: &[u8]) -> [u8; 8] {
-    let mut out = [0u8; 8];
+pub fn trailer(slice: &[u8]) -> [u8; TRAILER_LEN] {
+    let mut out = [0u8; TRAILER_LEN];
     out[..4].copy_from_slice(&crc32(slice).to_le_bytes());
     out[4..].copy_from_slice(&(slice.len() as u32).to_le_bytes());
     out
@@ -109,7 +111,7 @@ pub fn trailer(slice: &[u8]) -> [u8; 8] {
 #[derive(Debug)]
 pub struct StoredMember {
     block_headers: Vec<[u8; 5]>,
-    trailer: [u8; 8],
+    trailer: [u8; TRAILER_LEN],
 }
 
 impl StoredMember {
@@ -182,7 +184,7 @@ pub fn stored_len(len: usize) -> usize {
 
 /// Exact length of a gzip member that holds `len` bytes in stored blocks.
 pub fn stored_member_len(len: usize) -> usize {
-    HEADER.len() + stored_len(len) + 8
+    HEADER.len() + stored_len(len) + TRAILER_LEN
 }
 
 /// A whole gzip member made of stored blocks, copied into one buffer (tests read it back).
@@ -235,6 +237,23 @@ mod tests {
             expected.extend_from_slice(&random);
             assert_eq!(gunzip(&out), expected, "{level:?}");
         }
+    }
+
+    #[test]
+    fn a_reused_buffer_gives_the_same_member_as_a_fresh_one() {
+        let text = b"apiVersion: apps/v1\nkind: Deployment\n".repeat(30_000);
+        let mut fresh = Vec::new();
+        let fresh_len = MemberEncoder::new(Level::Auto)
+            .deflate_into(&text, &mut fresh)
+            .unwrap();
+        // A buffer left longer and dirty by an earlier, larger slice.
+        let mut reused = vec![0xAA; 3 << 20];
+        let reused_len = MemberEncoder::new(Level::Auto)
+            .deflate_into(&text, &mut reused)
+            .unwrap();
+        assert_eq!(reused.len(), 3 << 20, "the buffer is not shrunk");
+        assert_eq!(&reused[..reused_len], &fresh[..fresh_len]);
+        assert_eq!(gunzip(&reused[..reused_len]), text);
     }
 
     #[test]

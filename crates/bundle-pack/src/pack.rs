@@ -279,8 +279,10 @@ impl Drop for Slice {
 /// everything in flight.
 struct Member {
     seq: u64,
-    /// The deflated member, or empty when the slice is written as stored blocks.
+    /// The deflated member in its first `len` bytes (a reused buffer, longer than that).
     bytes: Vec<u8>,
+    /// 0 when the slice is written as stored blocks.
+    len: usize,
     /// Framing of a stored member; its payload is the input slice itself.
     stored: Option<gzip::StoredMember>,
     input: Arc<Slice>,
@@ -575,15 +577,14 @@ fn compress_slices(
     let mut encoder = MemberEncoder::new(level);
     for slice in work {
         let mut bytes = spare.try_recv().unwrap_or_default();
-        bytes.clear();
-        let stored = if encoder.deflate_into(slice.bytes(), &mut bytes) {
-            None
-        } else {
-            Some(gzip::StoredMember::new(slice.bytes()))
+        let (len, stored) = match encoder.deflate_into(slice.bytes(), &mut bytes) {
+            Some(len) => (len, None),
+            None => (0, Some(gzip::StoredMember::new(slice.bytes()))),
         };
         let member = Member {
             seq: slice.seq,
             bytes,
+            len,
             stored,
             input: slice,
         };
@@ -605,7 +606,7 @@ fn write_members(
         waiting.insert(member.seq, member);
         while let Some(member) = waiting.remove(&next) {
             match &member.stored {
-                None => out.write_all(&member.bytes),
+                None => out.write_all(&member.bytes[..member.len]),
                 Some(framing) => write_all_vectored(out, framing.io_slices(member.input.bytes())),
             }
             .map_err(|e| PackError::io(out_path, e))?;
