@@ -81,57 +81,44 @@ impl DualHasher {
 }
 
 /// Reads `reader` to the end once, hashing with SHA-256 and BLAKE3 as it goes.
-pub fn digest_reader<R: Read>(mut reader: R) -> io::Result<Digests> {
+pub fn digest_reader<R: Read>(reader: R) -> io::Result<Digests> {
     let mut hasher = DualHasher::new();
-    let mut buffer = vec![0u8; READ_BUFFER];
-    loop {
-        let n = match reader.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        hasher.update(&buffer[..n]);
-    }
+    read_through(reader, |bytes| hasher.update(bytes))?;
     Ok(hasher.finalize())
 }
 
 /// Reads `reader` to the end once, hashing with SHA-256 only; returns the digest and the
 /// length.
-pub fn sha256_reader<R: Read>(mut reader: R) -> io::Result<([u8; 32], u64)> {
+pub fn sha256_reader<R: Read>(reader: R) -> io::Result<([u8; 32], u64)> {
     let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; READ_BUFFER];
-    let mut size = 0u64;
-    loop {
-        let n = match reader.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        hasher.update(&buffer[..n]);
-        size += n as u64;
-    }
+    let size = read_through(reader, |bytes| hasher.update(bytes))?;
     Ok((hasher.finalize().into(), size))
 }
 
 /// Reads `reader` to the end once, hashing with BLAKE3 only; returns the digest and the
 /// length.
-pub fn blake3_reader<R: Read>(mut reader: R) -> io::Result<([u8; 32], u64)> {
+pub fn blake3_reader<R: Read>(reader: R) -> io::Result<([u8; 32], u64)> {
     let mut hasher = blake3::Hasher::new();
+    let size = read_through(reader, |bytes| {
+        hasher.update(bytes);
+    })?;
+    Ok((*hasher.finalize().as_bytes(), size))
+}
+
+/// Feeds everything `reader` gives to `consume`, a buffer at a time; returns the length.
+fn read_through<R: Read>(mut reader: R, mut consume: impl FnMut(&[u8])) -> io::Result<u64> {
     let mut buffer = vec![0u8; READ_BUFFER];
     let mut size = 0u64;
     loop {
         let n = match reader.read(&mut buffer) {
-            Ok(0) => break,
+            Ok(0) => return Ok(size),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
-        hasher.update(&buffer[..n]);
+        consume(&buffer[..n]);
         size += n as u64;
     }
-    Ok((*hasher.finalize().as_bytes(), size))
 }
 
 /// SHA-256 of a byte slice.
