@@ -574,17 +574,7 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Inventory, NetpolicyError> {
 
 /// The policy-like files under `dir`, sorted by path bytes.
 fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), NetpolicyError> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| NetpolicyError::io(dir, e))?
-        .map(|entry| entry.map(|e| e.path()))
-        .collect::<Result<_, _>>()
-        .map_err(|e| NetpolicyError::io(dir, e))?;
-    entries.sort_by(|a, b| {
-        a.as_os_str()
-            .as_encoded_bytes()
-            .cmp(b.as_os_str().as_encoded_bytes())
-    });
-    for path in entries {
+    for path in sorted_entries(dir)? {
         let meta = std::fs::metadata(&path).map_err(|e| NetpolicyError::io(&path, e))?;
         if meta.is_dir() {
             collect_dir(&path, out)?;
@@ -598,6 +588,22 @@ fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), NetpolicyError>
         }
     }
     Ok(())
+}
+
+/// The entries of `dir`, sorted by their paths' bytes (so by name), for a walk whose order
+/// does not depend on the file system.
+pub(crate) fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, NetpolicyError> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| NetpolicyError::io(dir, e))?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| NetpolicyError::io(dir, e))?;
+    entries.sort_by(|a, b| {
+        a.as_os_str()
+            .as_encoded_bytes()
+            .cmp(b.as_os_str().as_encoded_bytes())
+    });
+    Ok(entries)
 }
 
 /// Reads a whole file (`-`: stdin), refusing more than [`MAX_FILE_BYTES`] and non-UTF-8.

@@ -303,17 +303,7 @@ fn context_word(c: Context) -> &'static str {
 /// The configuration files under `dir`, in byte order of their paths; hidden folders and
 /// symbolic links to folders are skipped.
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), NetpolicyError> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| NetpolicyError::io(dir, e))?
-        .map(|entry| entry.map(|e| e.path()))
-        .collect::<Result<_, _>>()
-        .map_err(|e| NetpolicyError::io(dir, e))?;
-    entries.sort_by(|a, b| {
-        a.as_os_str()
-            .as_encoded_bytes()
-            .cmp(b.as_os_str().as_encoded_bytes())
-    });
-    for path in entries {
+    for path in crate::policy::sorted_entries(dir)? {
         let link = std::fs::symlink_metadata(&path).map_err(|e| NetpolicyError::io(&path, e))?;
         let name = path
             .file_name()
