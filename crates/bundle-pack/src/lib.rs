@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod gzip;
 pub mod inspect;
+mod lanes;
 pub mod media_type;
 pub mod output;
 pub mod pack;

@@ -11,6 +11,7 @@ use crate::collect::PlannedFile;
 use crate::config::Settings;
 use crate::error::PackError;
 use crate::gzip::{self, MemberEncoder};
+use crate::lanes::{self, Lane, Places, ReaderEnds, Written};
 use crate::output::{self, Staged};
 use crate::tar_stream::{self, EntryMeta, END_OF_ARCHIVE};
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
@@ -60,6 +61,17 @@ pub fn pack(
     files: &[PlannedFile],
     progress: &dyn Progress,
 ) -> Result<Packed, PackError> {
+    pack_with_lanes(settings, files, progress, lanes::LANE_MIN_SLICES)
+}
+
+/// [`pack`], with files of at least `lane_min_slices` whole slices in lanes of their own
+/// (`u64::MAX`: none; tests compare the two).
+fn pack_with_lanes(
+    settings: &Settings,
+    files: &[PlannedFile],
+    progress: &dyn Progress,
+    lane_min_slices: u64,
+) -> Result<Packed, PackError> {
     let output = settings.output.as_path();
     let archive_name = output
         .file_name()
@@ -74,7 +86,15 @@ pub fn pack(
 
     let mut temp = output::temp_beside(output)?;
     let temp_path = temp.path().to_owned();
-    let (digests, room) = run_pipeline(settings, files, temp.as_file_mut(), &temp_path, progress)?;
+    let lanes = lanes::plan(files, settings.mtime, lane_min_slices);
+    let (digests, room) = run_pipeline(
+        settings,
+        files,
+        &lanes,
+        temp.as_file_mut(),
+        &temp_path,
+        progress,
+    )?;
     let ManifestRoom {
         meta: manifest_meta,
         header_len,
@@ -249,15 +269,13 @@ fn inner_manifest(
 }
 
 /// A slice of the tar stream. Its buffer goes back to the pool when the last holder
-/// (hasher or writer) drops it, which bounds memory to the pool size.
+/// (compressor or writer) drops it, which bounds memory to the pool size.
 struct Slice {
     seq: u64,
     /// Always full length (zeroed once when the pool is made), so filling it never
     /// re-zeroes memory; `len` says how much is used.
     data: Vec<u8>,
     len: usize,
-    /// File content inside `data`: (file index, start, end).
-    segments: Vec<(usize, usize, usize)>,
     home: Sender<Vec<u8>>,
 }
 
@@ -291,12 +309,14 @@ struct Member {
 fn run_pipeline(
     settings: &Settings,
     files: &[PlannedFile],
+    lanes: &[Lane],
     out: &mut File,
     out_path: &Path,
     progress: &dyn Progress,
 ) -> Result<(Vec<Digests>, ManifestRoom), PackError> {
-    // Memory is bounded by the pool (two slice-sized buffers per entry, input and member)
-    // and one compressor per worker, so both are capped whatever --jobs or the core count.
+    // Memory is bounded by the pool (two slice-sized buffers per entry, input and member),
+    // one compressor per worker and four slices per lane worker, so all are capped
+    // whatever --jobs or the core count.
     let jobs = settings.jobs.clamp(1, MAX_WORKERS);
     let pool_size = (2 * jobs + 4).min(MAX_SLICES_IN_FLIGHT);
     let (pool_tx, pool_rx) = bounded::<Vec<u8>>(pool_size);
@@ -304,26 +324,29 @@ fn run_pipeline(
         let _ = pool_tx.send(vec![0u8; SLICE_SIZE]);
     }
     let (work_tx, work_rx) = bounded::<Arc<Slice>>(pool_size);
-    let (blake_tx, blake_rx) = bounded::<Arc<Slice>>(pool_size);
     let (done_tx, done_rx) = bounded::<Member>(pool_size);
     let (spare_tx, spare_rx) = unbounded::<Vec<u8>>();
+    let places = Places::new(lanes.len());
+    let (lane_work, lane_ends, lane_written) =
+        lanes::connect(lanes, files, &places, settings.level, out_path, progress);
+    let lane_workers = jobs.min(lanes::MAX_LANE_WORKERS).min(lanes.len());
 
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
             read_files(
                 files,
                 settings.mtime,
+                (lanes, lane_ends),
                 &pool_rx,
                 pool_tx,
                 &work_tx,
-                &[blake_tx],
                 progress,
             )
         });
-        // SHA-256 runs in the reader, on bytes the read just brought into this core's
-        // cache (measured here: ≈2 GB/s there against ≈1.3 GB/s on another core); BLAKE3,
-        // far faster, runs on a thread of its own.
-        let blake = scope.spawn(move || hash_slices::<Blake3Stream>(files.len(), &blake_rx));
+        let lane_work = &lane_work;
+        let lane_threads: Vec<_> = (0..lane_workers)
+            .map(|_| scope.spawn(move || lane_work.run()))
+            .collect();
         for _ in 0..jobs {
             let work_rx = work_rx.clone();
             let done_tx = done_tx.clone();
@@ -336,49 +359,73 @@ fn run_pipeline(
         // Sizing the manifest's room takes a few hundredths of a second for tens of
         // thousands of files: do it here, while the first slices are read and compressed.
         let room = ManifestRoom::of(settings, files);
-        let written = out
-            .seek(SeekFrom::Start(room.reserved))
-            .map_err(|e| PackError::io(out_path, e))
-            .and_then(|_| write_members(out, out_path, &done_rx, &spare_tx));
+        let written = MemberWriter {
+            out: &mut *out,
+            out_path,
+            offset: room.reserved,
+            lanes,
+            lane_written,
+            places: &places,
+        }
+        .run(&done_rx, &spare_tx);
         drop(done_rx);
         let read = reader
             .join()
             .map_err(|_| PackError::Internal("reader thread panicked".into()))?;
-        let blake = blake
-            .join()
-            .map_err(|_| PackError::Internal("hasher thread panicked".into()))?;
-        // A reader error explains a writer that stopped early, not the other way round,
-        // except when the writer failed first (then the reader only saw a closed pipe).
-        match (read, written) {
-            (Err(PackError::Internal(_)), Err(w)) => Err(w),
-            (Err(r), _) => Err(r),
-            (Ok(_), Err(w)) => Err(w),
-            (Ok(sha), Ok(())) => Ok((
-                files
-                    .iter()
-                    .zip(sha.into_iter().zip(blake))
-                    .map(|(file, (sha256, blake3))| Digests {
-                        sha256,
-                        blake3,
-                        size: file.size,
-                    })
-                    .collect(),
-                room,
-            )),
+        let mut laned = Vec::new();
+        let mut lane_errors = Vec::new();
+        for thread in lane_threads {
+            match thread.join() {
+                Ok(Ok(packed)) => laned.extend(packed),
+                Ok(Err(e)) => lane_errors.push(e),
+                Err(_) => lane_errors.push(PackError::Internal("lane thread panicked".into())),
+            }
         }
+        // An error of the reader or of a lane explains a writer that stopped early, and a
+        // writer's error explains their closed channels: report the first error that is
+        // not only a closed channel.
+        let (mut digests, end) = match (read, written) {
+            (Ok(digests), Ok(end)) if lane_errors.is_empty() => (digests, end),
+            (read, written) => {
+                let errors = read
+                    .err()
+                    .into_iter()
+                    .chain(lane_errors)
+                    .chain(written.err());
+                return Err(first_cause(errors));
+            }
+        };
+        // A lane moved back leaves its old last bytes past the end.
+        out.set_len(end).map_err(|e| PackError::io(out_path, e))?;
+        for (index, lane_digests) in laned {
+            digests[index] = lane_digests;
+        }
+        Ok((digests, room))
     })
+}
+
+/// The first error that says more than "pipeline closed".
+fn first_cause(errors: impl Iterator<Item = PackError>) -> PackError {
+    let mut first = None;
+    for error in errors {
+        if !matches!(error, PackError::Internal(_)) {
+            return error;
+        }
+        first.get_or_insert(error);
+    }
+    first.unwrap_or_else(|| PackError::Internal("pipeline stopped".into()))
 }
 
 /// Builds the tar stream slice by slice, reading each file exactly once.
 fn read_files(
     files: &[PlannedFile],
     mtime: u64,
+    (lanes, lane_ends): (&[Lane], ReaderEnds),
     pool: &Receiver<Vec<u8>>,
     home: Sender<Vec<u8>>,
     work: &Sender<Arc<Slice>>,
-    hash: &[Sender<Arc<Slice>>],
     progress: &dyn Progress,
-) -> Result<Vec<[u8; 32]>, PackError> {
+) -> Result<Vec<Digests>, PackError> {
     let closed = || PackError::Internal("pipeline closed".into());
     let mut builder = SliceBuilder {
         current: None,
@@ -386,12 +433,18 @@ fn read_files(
         pool,
         home,
         work,
-        hash,
     };
     let mut header = Vec::with_capacity(3 * tar_stream::BLOCK);
-    let mut sha256s = Vec::with_capacity(files.len());
+    let mut digests = Vec::with_capacity(files.len());
+    let mut lanes = lanes
+        .iter()
+        .zip(lane_ends.head.iter().zip(&lane_ends.tail))
+        .peekable();
     for (index, file) in files.iter().enumerate() {
+        // Both digests are taken here, on bytes the read just brought into this core's
+        // cache: another core reading them again was measured slower on this machine.
         let mut sha = Sha256Stream::default();
+        let mut blake = Blake3Stream::default();
         header.clear();
         tar_stream::write_header(
             &mut header,
@@ -403,6 +456,32 @@ fn read_files(
             },
         );
         builder.append(&header).ok_or_else(closed)?;
+        if let Some((lane, (head, tail))) = lanes.next_if(|(lane, _)| lane.index == index) {
+            // A lane worker reads this file; the slices at its two ends are built here
+            // from the bytes it hands over, the slices in between are its own.
+            let head = head.recv().map_err(|_| closed())?;
+            builder.append(&head).ok_or_else(closed)?;
+            if !builder
+                .jump(lane.first_slice, lane.end_slice)
+                .ok_or_else(closed)?
+            {
+                return Err(PackError::Internal(format!(
+                    "`{}` does not reach its lane at slice {}",
+                    file.bundle_path, lane.first_slice
+                )));
+            }
+            let tail = tail.recv().map_err(|_| closed())?;
+            builder.append(&tail).ok_or_else(closed)?;
+            // Its digests come from the lane.
+            digests.push(Digests {
+                sha256: [0; 32],
+                blake3: [0; 32],
+                size: file.size,
+            });
+            let pad = tar_stream::padding(file.size);
+            builder.append(&END_OF_ARCHIVE[..pad]).ok_or_else(closed)?;
+            continue;
+        }
         let mut handle = File::open(&file.source).map_err(|e| PackError::io(&file.source, e))?;
         let mut remaining = file.size;
         // The last read asks for one byte more than is left when the slice has room: a
@@ -429,7 +508,7 @@ fn read_files(
             }
             slice.len = start + n;
             sha.update(&slice.data[start..start + n]);
-            slice.segments.push((index, start, start + n));
+            blake.update(&slice.data[start..start + n]);
             remaining -= n as u64;
             end_seen = remaining == 0 && n < want;
             progress.advance(n as u64);
@@ -440,13 +519,17 @@ fn read_files(
                 expected: file.size,
             });
         }
-        sha256s.push(sha.finish());
+        digests.push(Digests {
+            sha256: sha.finish(),
+            blake3: blake.finish(),
+            size: file.size,
+        });
         let pad = tar_stream::padding(file.size);
         builder.append(&END_OF_ARCHIVE[..pad]).ok_or_else(closed)?;
     }
     builder.append(&END_OF_ARCHIVE).ok_or_else(closed)?;
     builder.finish().ok_or_else(closed)?;
-    Ok(sha256s)
+    Ok(digests)
 }
 
 /// Whether a read finds no more bytes.
@@ -467,7 +550,6 @@ struct SliceBuilder<'a> {
     pool: &'a Receiver<Vec<u8>>,
     home: Sender<Vec<u8>>,
     work: &'a Sender<Arc<Slice>>,
-    hash: &'a [Sender<Arc<Slice>>],
 }
 
 impl SliceBuilder<'_> {
@@ -482,7 +564,6 @@ impl SliceBuilder<'_> {
                 seq: self.next_seq,
                 data,
                 len: 0,
-                segments: Vec::new(),
                 home: self.home.clone(),
             });
             self.next_seq += 1;
@@ -505,14 +586,24 @@ impl SliceBuilder<'_> {
     fn ship(&mut self) -> Option<()> {
         if let Some(slice) = self.current.take() {
             let slice = Arc::new(slice);
-            if !slice.segments.is_empty() {
-                for hasher in self.hash {
-                    hasher.send(Arc::clone(&slice)).ok()?;
-                }
-            }
             self.work.send(slice).ok()?;
         }
         Some(())
+    }
+
+    /// Ships the slice that ends exactly at slice `from` and goes on at slice `to`, the
+    /// slices in between being a lane's. `Some(false)` when the stream is not at `from`.
+    fn jump(&mut self, from: u64, to: u64) -> Option<bool> {
+        let at = match &self.current {
+            Some(slice) => slice.seq * SLICE_SIZE as u64 + slice.len as u64,
+            None => self.next_seq * SLICE_SIZE as u64,
+        };
+        if at != from * SLICE_SIZE as u64 {
+            return Some(false);
+        }
+        self.ship()?;
+        self.next_seq = to;
+        Some(true)
     }
 
     fn finish(mut self) -> Option<()> {
@@ -550,24 +641,6 @@ impl StreamDigest for Blake3Stream {
     }
 }
 
-/// Hashes file content in stream order; files without content get the empty digest.
-fn hash_slices<D: StreamDigest>(file_count: usize, slices: &Receiver<Arc<Slice>>) -> Vec<[u8; 32]> {
-    let mut digests = Vec::with_capacity(file_count);
-    let mut current = D::default();
-    for slice in slices {
-        for &(index, start, end) in &slice.segments {
-            while digests.len() < index {
-                digests.push(std::mem::take(&mut current).finish());
-            }
-            current.update(&slice.data[start..end]);
-        }
-    }
-    while digests.len() < file_count {
-        digests.push(std::mem::take(&mut current).finish());
-    }
-    digests
-}
-
 fn compress_slices(
     level: gzip::Level,
     work: &Receiver<Arc<Slice>>,
@@ -594,38 +667,94 @@ fn compress_slices(
     }
 }
 
-fn write_members(
-    out: &mut File,
-    out_path: &Path,
-    done: &Receiver<Member>,
-    spare: &Sender<Vec<u8>>,
-) -> Result<(), PackError> {
-    let mut next = 0u64;
-    let mut waiting: BTreeMap<u64, Member> = BTreeMap::new();
-    for member in done {
-        waiting.insert(member.seq, member);
-        while let Some(member) = waiting.remove(&next) {
-            match &member.stored {
-                None => out.write_all(&member.bytes[..member.len]),
-                Some(framing) => write_all_vectored(out, framing.io_slices(member.input.bytes())),
+/// Writes members in order, and puts each lane's members in their place between them.
+struct MemberWriter<'a> {
+    out: &'a mut File,
+    out_path: &'a Path,
+    /// Where the next member goes.
+    offset: u64,
+    lanes: &'a [Lane],
+    lane_written: Vec<Receiver<Written>>,
+    places: &'a Places,
+}
+
+impl MemberWriter<'_> {
+    /// Returns the end of the archive.
+    fn run(mut self, done: &Receiver<Member>, spare: &Sender<Vec<u8>>) -> Result<u64, PackError> {
+        // However the writer stops, lanes waiting for their place must stop too.
+        let _close = lanes::CloseOnDrop(self.places);
+        self.out
+            .seek(SeekFrom::Start(self.offset))
+            .map_err(|e| PackError::io(self.out_path, e))?;
+        let mut next = 0u64;
+        let mut next_lane = 0usize;
+        let mut waiting: BTreeMap<u64, Member> = BTreeMap::new();
+        for member in done {
+            waiting.insert(member.seq, member);
+            while let Some(member) = waiting.remove(&next) {
+                let len = match &member.stored {
+                    None => self
+                        .out
+                        .write_all(&member.bytes[..member.len])
+                        .map(|()| member.len),
+                    Some(framing) => {
+                        let input = member.input.bytes();
+                        write_all_vectored(self.out, framing.io_slices(input))
+                            .map(|()| gzip::stored_member_len(input.len()))
+                    }
+                }
+                .map_err(|e| PackError::io(self.out_path, e))?;
+                self.offset += len as u64;
+                let Member { bytes, .. } = member;
+                let _ = spare.send(bytes);
+                next += 1;
+                while let Some(lane) = self.lanes.get(next_lane).filter(|l| l.first_slice == next) {
+                    self.place_lane(next_lane, lane)?;
+                    next = lane.end_slice;
+                    next_lane += 1;
+                }
             }
-            .map_err(|e| PackError::io(out_path, e))?;
-            let Member { bytes, .. } = member;
-            let _ = spare.send(bytes);
-            next += 1;
+        }
+        if waiting.is_empty() && next_lane == self.lanes.len() {
+            Ok(self.offset)
+        } else {
+            Err(PackError::Internal(
+                "pipeline ended with slices unwritten".into(),
+            ))
         }
     }
-    if waiting.is_empty() {
+
+    /// Every member before the lane is written: tells the lane its place if it waits for
+    /// it, waits for it to finish, and moves its members back if it had to guess too far.
+    fn place_lane(&mut self, number: usize, lane: &Lane) -> Result<(), PackError> {
+        if lane.follows.is_none() {
+            self.places.set(number, self.offset);
+        }
+        let written = self.lane_written[number]
+            .recv()
+            .map_err(|_| PackError::Internal("pipeline closed".into()))?;
+        if written.start != self.offset {
+            lanes::move_back(
+                self.out,
+                self.out_path,
+                written.start,
+                self.offset,
+                written.len,
+            )?;
+        }
+        self.offset += written.len;
+        self.out
+            .seek(SeekFrom::Start(self.offset))
+            .map_err(|e| PackError::io(self.out_path, e))?;
         Ok(())
-    } else {
-        Err(PackError::Internal(
-            "pipeline ended with slices unwritten".into(),
-        ))
     }
 }
 
 /// Writes every part, retrying short writes (`Write::write_all_vectored` is not stable).
-fn write_all_vectored(out: &mut File, mut parts: Vec<std::io::IoSlice<'_>>) -> std::io::Result<()> {
+pub(crate) fn write_all_vectored(
+    out: &mut File,
+    mut parts: Vec<std::io::IoSlice<'_>>,
+) -> std::io::Result<()> {
     let mut parts = parts.as_mut_slice();
     while !parts.is_empty() {
         match out.write_vectored(parts) {
@@ -787,6 +916,187 @@ mod tests {
         assert_changed(result, dir.path());
         let (result, dir) = pack_one(FILLS_SLICE as u64 + 3, FILLS_SLICE);
         assert_changed(result, dir.path());
+    }
+
+    /// Incompressible bytes, the same for the same seed.
+    fn noise(len: usize, seed: u64) -> Vec<u8> {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 24) as u8
+            })
+            .collect()
+    }
+
+    fn text(len: usize) -> Vec<u8> {
+        b"replicas: 3\nimage: registry.local/app\n"
+            .iter()
+            .copied()
+            .cycle()
+            .take(len)
+            .collect()
+    }
+
+    /// Writes `contents` as files `f000`… in a new folder and plans them in that order.
+    fn plan_files(contents: &[Vec<u8>]) -> (tempfile::TempDir, Vec<PlannedFile>) {
+        let dir = tempfile::tempdir().unwrap();
+        let files = contents
+            .iter()
+            .enumerate()
+            .map(|(i, content)| {
+                let source = dir.path().join(format!("f{i:03}"));
+                std::fs::write(&source, content).unwrap();
+                PlannedFile {
+                    bundle_path: format!("f{i:03}"),
+                    source,
+                    size: content.len() as u64,
+                    mode: 0o644,
+                    media_type: "application/octet-stream".into(),
+                }
+            })
+            .collect();
+        (dir, files)
+    }
+
+    /// The archive's bytes and the manifest, packed with lanes for files of at least
+    /// `lane_min_slices` slices (`u64::MAX`: no lanes).
+    fn pack_bytes(
+        files: &[PlannedFile],
+        jobs: usize,
+        lane_min_slices: u64,
+    ) -> (Vec<u8>, BundleManifest) {
+        let out = tempfile::tempdir().unwrap();
+        let mut settings = settings(out.path().join("out.tar.gz"));
+        settings.jobs = jobs;
+        let packed = pack_with_lanes(&settings, files, &(), lane_min_slices).unwrap();
+        packed.archive.commit().unwrap();
+        (std::fs::read(&settings.output).unwrap(), packed.manifest)
+    }
+
+    fn assert_lanes_change_nothing(contents: &[Vec<u8>], expect_lanes: usize) {
+        let (_dir, files) = plan_files(contents);
+        assert_eq!(
+            lanes::plan(&files, 0, 2).len(),
+            expect_lanes,
+            "lanes planned"
+        );
+        let (plain, plain_manifest) = pack_bytes(&files, 2, u64::MAX);
+        for jobs in [1, 2, 3] {
+            let (laned, manifest) = pack_bytes(&files, jobs, 2);
+            assert!(laned == plain, "archive differs with lanes, --jobs {jobs}");
+            assert_eq!(manifest, plain_manifest, "--jobs {jobs}");
+        }
+        for (file, entry) in contents.iter().zip(&plain_manifest.files) {
+            assert_eq!(entry.sha256, hex::encode(digest::sha256(file)));
+            assert_eq!(entry.blake3, blake3::hash(file).to_hex().as_str());
+        }
+    }
+
+    const MIB: usize = SLICE_SIZE;
+
+    #[test]
+    fn lanes_of_incompressible_files_give_the_same_archive() {
+        // Small files, then a run of large ones, then small files again.
+        let mut contents: Vec<Vec<u8>> = (0..5).map(|i| text(1000 + 700 * i)).collect();
+        contents.extend((0..4).map(|i| noise(3 * MIB + 1000 * i, i as u64)));
+        contents.extend((0..3).map(|i| text(300 + i)));
+        assert_lanes_change_nothing(&contents, 4);
+    }
+
+    #[test]
+    fn a_lane_placed_too_far_is_moved_back() {
+        // The first large file has compressible slices, so the one after it guesses its
+        // place too far on; a compressible large file is deflated in its own lane.
+        let mut half_text = noise(2 * MIB, 1);
+        half_text.extend(text(3 * MIB));
+        let contents = vec![
+            text(10),
+            half_text,
+            noise(4 * MIB, 2),
+            text(5 * MIB),
+            noise(3 * MIB, 3),
+            text(20),
+        ];
+        assert_lanes_change_nothing(&contents, 4);
+    }
+
+    #[test]
+    fn lanes_at_the_ends_and_on_slice_boundaries() {
+        // First file is large; the second starts its content exactly on a slice boundary
+        // (one header before it) and ends on one; the last file is large.
+        let first = noise(3 * MIB, 4);
+        // `first` (one header, no padding) ends at 3 MiB + 512; the filler's header and
+        // MIB - 1536 bytes end at 4 MiB - 512, so after one more header the next content
+        // starts at exactly 4 MiB.
+        let filler = text(MIB - 1536);
+        let aligned = noise(3 * MIB, 5);
+        let last = noise(3 * MIB + 77, 6);
+        let contents = vec![first, filler, aligned, last];
+        let (_dir, files) = plan_files(&contents);
+        let planned = lanes::plan(&files, 0, 2);
+        assert_eq!(planned.len(), 3);
+        assert_eq!(planned[1].head_len, 0, "{planned:?}");
+        assert_eq!(planned[1].tail_len, 0, "{planned:?}");
+        assert_eq!(planned[1].follows, None);
+        assert_lanes_change_nothing(&contents, 3);
+    }
+
+    #[test]
+    fn only_adjacent_large_files_place_themselves() {
+        let contents = vec![
+            noise(3 * MIB, 7),
+            noise(3 * MIB, 8),
+            text(100),
+            noise(3 * MIB, 9),
+        ];
+        let (_dir, files) = plan_files(&contents);
+        let planned = lanes::plan(&files, 0, 2);
+        let follows: Vec<_> = planned.iter().map(|l| l.follows).collect();
+        assert_eq!(follows, [None, Some(0), None]);
+        assert_eq!(planned[0].first_slice, 1);
+        assert_eq!(planned[0].head_len, MIB - 512);
+        assert_lanes_change_nothing(&contents, 3);
+    }
+
+    #[test]
+    fn a_large_file_that_changed_size_is_refused() {
+        for (planned, actual) in [(10 * MIB, 10 * MIB + 1), (10 * MIB, 9 * MIB)] {
+            let dir = tempfile::tempdir().unwrap();
+            let source = dir.path().join("data.bin");
+            std::fs::write(&source, noise(actual, 10)).unwrap();
+            let files = [PlannedFile {
+                bundle_path: "data.bin".into(),
+                source,
+                size: planned as u64,
+                mode: 0o644,
+                media_type: "application/octet-stream".into(),
+            }];
+            assert_eq!(lanes::plan(&files, 0, lanes::LANE_MIN_SLICES).len(), 1);
+            let result = pack(&settings(dir.path().join("out.tar.gz")), &files, &());
+            assert_changed(result, dir.path());
+        }
+    }
+
+    #[test]
+    fn moving_back_overlapping_ranges_keeps_every_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let data = noise(3 * MIB + 5, 11);
+        let mut file = File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .unwrap();
+        file.write_all(&[0u8; 100]).unwrap();
+        file.write_all(&data).unwrap();
+        lanes::move_back(&file, &path, 100, 3, data.len() as u64).unwrap();
+        let back = std::fs::read(&path).unwrap();
+        assert!(back[3..3 + data.len()] == data[..]);
+        assert!(lanes::move_back(&file, &path, 3, 100, 10).is_err());
     }
 
     #[test]

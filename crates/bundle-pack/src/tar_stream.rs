@@ -76,6 +76,13 @@ pub fn write_header(out: &mut Vec<u8>, meta: &EntryMeta<'_>) -> usize {
 
 /// Exact number of bytes [`write_header`] appends for an entry.
 pub fn header_len(meta: &EntryMeta<'_>) -> usize {
+    // Most entries need no PAX record: one block, known without writing it.
+    if meta.size <= USTAR_MAX_SIZE
+        && meta.mtime <= USTAR_MAX_SIZE
+        && split_ustar_path(meta.path).is_some()
+    {
+        return BLOCK;
+    }
     let mut scratch = Vec::with_capacity(3 * BLOCK);
     write_header(&mut scratch, meta)
 }
@@ -180,6 +187,33 @@ fn octal(field: &mut [u8], value: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_len_is_what_write_header_writes() {
+        let long_name = format!("d/{}", "n".repeat(150));
+        let splittable = format!("{}/{}", "p".repeat(120), "n".repeat(90));
+        let very_long = "q/".repeat(140);
+        for path in [
+            "a",
+            "x".repeat(100).as_str(),
+            &long_name,
+            &splittable,
+            &very_long,
+        ] {
+            for size in [0, 5, USTAR_MAX_SIZE, USTAR_MAX_SIZE + 1] {
+                for mtime in [0, USTAR_MAX_SIZE, USTAR_MAX_SIZE + 1] {
+                    let meta = EntryMeta {
+                        path,
+                        size,
+                        mode: 0o644,
+                        mtime,
+                    };
+                    let mut out = Vec::new();
+                    assert_eq!(header_len(&meta), write_header(&mut out, &meta), "{meta:?}");
+                }
+            }
+        }
+    }
 
     fn read_with_tar_crate(bytes: &[u8]) -> Vec<(String, u64, u32, u64, u64)> {
         let mut archive = tar::Archive::new(bytes);

@@ -251,7 +251,11 @@ fn a_different_input_gives_different_bytes() {
     .ok();
     let a = Outputs::read(&out_a, a.stdout);
     // One byte of one file changed.
-    let victim = tree.join(&files[3].path);
+    let script = files
+        .iter()
+        .find(|f| f.path == "scripts/install.sh")
+        .unwrap();
+    let victim = tree.join(&script.path);
     let mut bytes = fs::read(&victim).unwrap();
     bytes[0] ^= 1;
     fs::write(&victim, &bytes).unwrap();

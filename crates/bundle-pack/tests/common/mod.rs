@@ -188,13 +188,20 @@ impl InputFile {
     }
 }
 
-/// A tree that exercises the packer: two large files spanning several 1 MiB gzip members
-/// (one incompressible, one text), many small files in nested folders, an empty file,
+/// A tree that exercises the packer: large files spanning several 1 MiB gzip members (two
+/// adjacent 9 MiB layers that take lanes of their own, the first with a compressible end
+/// so that the second guesses its place wrong, and one text file), many small files in
+/// nested folders, an empty file,
 /// executables, non-ASCII names, a path longer than 100 bytes that ustar can split, a
 /// 150-byte file name it cannot, and a path longer than 256 bytes (both need PAX).
 pub fn standard_tree() -> Vec<InputFile> {
     let mut files = vec![
-        InputFile::new("images/layer.bin", noise(3 << 20, 42), false),
+        InputFile::new(
+            "images/layer.bin",
+            [noise(5 << 20, 42), yaml_text(4 << 20)].concat(),
+            false,
+        ),
+        InputFile::new("images/layer2.bin", noise(9 << 20, 43), false),
         InputFile::new("docs/big.yaml", yaml_text(2 << 20), false),
         InputFile::new("empty.txt", Vec::new(), false),
         InputFile::new(
