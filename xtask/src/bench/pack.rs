@@ -10,7 +10,7 @@ use crate::{cmd, workspace};
 use anyhow::{bail, Context, Result};
 use std::fs;
 use std::path::Path;
-use std::process::ExitCode;
+use std::process::{Command, ExitCode};
 
 const HELP: &str = "\
 cargo xtask bench pack: bundle-pack vs `tar | pigz -6` on the reference corpus
@@ -20,7 +20,8 @@ usage: cargo xtask bench pack [--scale F] [--runs N] [--json FILE] [--level L]
 Makes the corpus with ../shared/bench/make-corpus (or $OFFLINE_OPS_SHARED/bench/make-corpus),
 cached in target/bench-corpus/scale-<F>/, builds bundle-pack in release mode, then runs
 each command once untimed (so both are measured with a warm page cache) and N times timed,
-alternating:
+alternating, each run after its previous output is removed and `sync` has returned (so that
+no run pays for writing back or discarding what an earlier one left):
   bundle-pack --input CORPUS --bundle-id bench -o target/bench-out/pack.tar.gz  (under GNU time)
   cd CORPUS && tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -cf - . \\
     | pigz -6 > target/bench-out/ref.tar.gz
@@ -144,13 +145,22 @@ pub fn run(mut args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs a job after removing its previous output, so no run overwrites in place.
+/// Runs a job after removing its previous output, so no run overwrites in place, and after
+/// `sync`, so that no run pays for writing back or discarding what an earlier run left:
+/// the pipeline leaves its output unflushed, and removing a flushed archive on a file
+/// system mounted with `discard` queues a discard of all its blocks.
 fn run_fresh(job: &Job, output: &Path) -> Result<Sample> {
     for stale in [output.to_path_buf(), output.with_extension("gz.sha256")] {
         if stale.exists() {
             fs::remove_file(&stale)
                 .with_context(|| format!("cannot remove {}", stale.display()))?;
         }
+    }
+    let synced = Command::new("sync")
+        .status()
+        .context("cannot start `sync`")?;
+    if !synced.success() {
+        bail!("`sync` failed ({synced})");
     }
     job.run()
 }
