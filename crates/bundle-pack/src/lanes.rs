@@ -73,7 +73,8 @@ pub fn plan(files: &[PlannedFile], mtime: u64, min_slices: u64) -> Vec<Lane> {
         let end = start + file.size;
         let first_slice = start.div_ceil(slice);
         let end_slice = end / slice;
-        if end_slice >= first_slice.saturating_add(min_slices) {
+        // A lane has at least one slice of its own, whatever `min_slices` says.
+        if end_slice >= first_slice.saturating_add(min_slices.max(1)) {
             let follows = lanes
                 .last()
                 .filter(|before| before.index + 1 == index)

@@ -965,11 +965,13 @@ mod tests {
     /// `lane_min_slices` slices (`u64::MAX`: no lanes).
     fn pack_bytes(
         files: &[PlannedFile],
+        level: Level,
         jobs: usize,
         lane_min_slices: u64,
     ) -> (Vec<u8>, BundleManifest) {
         let out = tempfile::tempdir().unwrap();
         let mut settings = settings(out.path().join("out.tar.gz"));
+        settings.level = level;
         settings.jobs = jobs;
         let packed = pack_with_lanes(&settings, files, &(), lane_min_slices).unwrap();
         packed.archive.commit().unwrap();
@@ -977,17 +979,24 @@ mod tests {
     }
 
     fn assert_lanes_change_nothing(contents: &[Vec<u8>], expect_lanes: usize) {
+        assert_lanes_change_nothing_at(contents, expect_lanes, Level::Auto);
+    }
+
+    fn assert_lanes_change_nothing_at(contents: &[Vec<u8>], expect_lanes: usize, level: Level) {
         let (_dir, files) = plan_files(contents);
         assert_eq!(
             lanes::plan(&files, 0, 2).len(),
             expect_lanes,
             "lanes planned"
         );
-        let (plain, plain_manifest) = pack_bytes(&files, 2, u64::MAX);
+        let (plain, plain_manifest) = pack_bytes(&files, level, 2, u64::MAX);
         for jobs in [1, 2, 3] {
-            let (laned, manifest) = pack_bytes(&files, jobs, 2);
-            assert!(laned == plain, "archive differs with lanes, --jobs {jobs}");
-            assert_eq!(manifest, plain_manifest, "--jobs {jobs}");
+            let (laned, manifest) = pack_bytes(&files, level, jobs, 2);
+            assert!(
+                laned == plain,
+                "archive differs with lanes, --jobs {jobs}, {level:?}"
+            );
+            assert_eq!(manifest, plain_manifest, "--jobs {jobs}, {level:?}");
         }
         for (file, entry) in contents.iter().zip(&plain_manifest.files) {
             assert_eq!(entry.sha256, hex::encode(digest::sha256(file)));
@@ -1020,7 +1029,9 @@ mod tests {
             noise(3 * MIB, 3),
             text(20),
         ];
-        assert_lanes_change_nothing(&contents, 4);
+        for level in [Level::Auto, Level::Store, Level::Fixed(1)] {
+            assert_lanes_change_nothing_at(&contents, 4, level);
+        }
     }
 
     #[test]

@@ -407,6 +407,31 @@ fn unreadable_files_and_folders_are_refused() {
     run(&mut cmd).ok();
 }
 
+/// Large files are read by lanes of their own: an unreadable one is still named, whether it
+/// waits for the writer (the first of a run) or places itself after another.
+#[test]
+fn unreadable_large_files_are_refused() {
+    require_root("it packs as user nobody with setpriv");
+    let s = Setup::new();
+    set_mode(&s.out, 0o777);
+    let bin = public_binary(s.tmp.path());
+    let layers = mkdir(&s.input.join("layers"));
+    let first = write_file(&layers, "a.bin", &noise(10 << 20, 1), 0o644);
+    let second = write_file(&layers, "b.bin", &noise(10 << 20, 2), 0o644);
+    let mut cmd = as_nobody(&bin);
+    cmd.arg("--input")
+        .arg(&s.input)
+        .args(["--bundle-id", "t", "-o"])
+        .arg(s.archive())
+        .env("SOURCE_DATE_EPOCH", EPOCH.to_string());
+    for locked in [&second, &first] {
+        set_mode(locked, 0o600);
+        s.refused(&mut cmd, &[&shown(locked), "ermission denied"]);
+        set_mode(locked, 0o644);
+    }
+    run(&mut cmd).ok();
+}
+
 #[test]
 fn bundle_ids_are_required_and_checked() {
     let s = Setup::new();
