@@ -12,6 +12,8 @@ pub mod media_type;
 pub mod output;
 pub mod pack;
 pub mod tar_stream;
+#[cfg(test)]
+mod test_data;
 
 use crate::cli::{Cli, Command, PackArgs};
 use crate::config::{ConfigFile, Settings, Source};

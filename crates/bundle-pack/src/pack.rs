@@ -804,6 +804,7 @@ fn digest_file(path: &Path) -> Result<Digests, PackError> {
 mod tests {
     use super::*;
     use crate::gzip::Level;
+    use crate::test_data::noise;
     use std::path::PathBuf;
 
     fn settings(output: PathBuf) -> Settings {
@@ -916,19 +917,6 @@ mod tests {
         assert_changed(result, dir.path());
         let (result, dir) = pack_one(FILLS_SLICE as u64 + 3, FILLS_SLICE);
         assert_changed(result, dir.path());
-    }
-
-    /// Incompressible bytes, the same for the same seed.
-    fn noise(len: usize, seed: u64) -> Vec<u8> {
-        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..len)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state >> 24) as u8
-            })
-            .collect()
     }
 
     fn text(len: usize) -> Vec<u8> {

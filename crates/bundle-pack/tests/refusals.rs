@@ -378,22 +378,28 @@ fn source_date_epoch_beyond_any_timestamp_is_refused() {
     }
 }
 
-/// Files and folders the packing user cannot read are refused naming them, also when
-/// the failure comes after the archive was started (the temporary file is removed).
-#[test]
-fn unreadable_files_and_folders_are_refused() {
-    require_root("it packs as user nobody with setpriv");
-    let s = Setup::new();
+/// `bundle-pack --input IN -o OUT` run as user nobody, who may write the output folder.
+fn pack_input_as_nobody(s: &Setup) -> Command {
     set_mode(&s.out, 0o777);
     let bin = public_binary(s.tmp.path());
-    write_file(&s.input, "big.bin", &noise(3 << 20, 3), 0o644);
-    let secret = write_file(&s.input, "z-secret.yaml", b"key: x\n", 0o600);
     let mut cmd = as_nobody(&bin);
     cmd.arg("--input")
         .arg(&s.input)
         .args(["--bundle-id", "t", "-o"])
         .arg(s.archive())
         .env("SOURCE_DATE_EPOCH", EPOCH.to_string());
+    cmd
+}
+
+/// Files and folders the packing user cannot read are refused naming them, also when
+/// the failure comes after the archive was started (the temporary file is removed).
+#[test]
+fn unreadable_files_and_folders_are_refused() {
+    require_root("it packs as user nobody with setpriv");
+    let s = Setup::new();
+    write_file(&s.input, "big.bin", &noise(3 << 20, 3), 0o644);
+    let secret = write_file(&s.input, "z-secret.yaml", b"key: x\n", 0o600);
+    let mut cmd = pack_input_as_nobody(&s);
     s.refused(&mut cmd, &[&shown(&secret), "ermission denied"]);
 
     set_mode(&secret, 0o644);
@@ -413,17 +419,10 @@ fn unreadable_files_and_folders_are_refused() {
 fn unreadable_large_files_are_refused() {
     require_root("it packs as user nobody with setpriv");
     let s = Setup::new();
-    set_mode(&s.out, 0o777);
-    let bin = public_binary(s.tmp.path());
     let layers = mkdir(&s.input.join("layers"));
     let first = write_file(&layers, "a.bin", &noise(10 << 20, 1), 0o644);
     let second = write_file(&layers, "b.bin", &noise(10 << 20, 2), 0o644);
-    let mut cmd = as_nobody(&bin);
-    cmd.arg("--input")
-        .arg(&s.input)
-        .args(["--bundle-id", "t", "-o"])
-        .arg(s.archive())
-        .env("SOURCE_DATE_EPOCH", EPOCH.to_string());
+    let mut cmd = pack_input_as_nobody(&s);
     for locked in [&second, &first] {
         set_mode(locked, 0o600);
         s.refused(&mut cmd, &[&shown(locked), "ermission denied"]);
