@@ -191,6 +191,9 @@ fn collect_source(source: &Source, walk: &mut Walk<'_>) -> Result<(), PackError>
         })
         .into_iter()
         .filter_entry(|entry| {
+            if source.exclude.is_empty() {
+                return true;
+            }
             let Ok(rel) = entry.path().strip_prefix(&source.from) else {
                 return true;
             };
@@ -264,6 +267,26 @@ fn push_file(
 }
 
 fn relative_utf8(path: &Path, root: &Path) -> Result<String, PackError> {
+    // The walk builds every path as `root` joined with plain names: what follows `root`'s
+    // bytes (and one `/`) is the relative path, without taking the path apart.
+    if let Some(rel) = path
+        .as_os_str()
+        .as_bytes()
+        .strip_prefix(root.as_os_str().as_bytes())
+    {
+        let rel = rel.strip_prefix(b"/").unwrap_or(rel);
+        let plain = !rel.is_empty()
+            && rel
+                .split(|&b| b == b'/')
+                .all(|name| !name.is_empty() && name != b"." && name != b"..");
+        if plain {
+            return std::str::from_utf8(rel)
+                .map(str::to_owned)
+                .map_err(|_| PackError::NonUtf8 {
+                    path: path.to_owned(),
+                });
+        }
+    }
     let rel = path.strip_prefix(root).unwrap_or(path);
     let mut parts = Vec::new();
     for component in rel.components() {
@@ -360,6 +383,25 @@ fn infer_media_types(files: &mut [PlannedFile]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_paths_from_the_walk() {
+        for (root, path, rel) in [
+            ("in", "in/a.yaml", "a.yaml"),
+            ("in/", "in/a/b.yaml", "a/b.yaml"),
+            ("./in", "./in/a/b", "a/b"),
+            (".", "./a/b", "a/b"),
+            ("/abs/in", "/abs/in/x/y/z.bin", "x/y/z.bin"),
+        ] {
+            let got = relative_utf8(Path::new(path), Path::new(root)).unwrap();
+            assert_eq!(got, rel, "{root} {path}");
+        }
+        let bad = std::ffi::OsStr::from_bytes(b"in/caf\xe9.yaml");
+        match relative_utf8(Path::new(bad), Path::new("in")) {
+            Err(PackError::NonUtf8 { path }) => assert_eq!(path, Path::new(bad)),
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn bundle_paths_are_validated() {
