@@ -22,7 +22,7 @@
 use crate::collect::PlannedFile;
 use crate::error::PackError;
 use crate::gzip::{self, Level, MemberEncoder};
-use crate::pack::{write_all_vectored, Progress, SLICE_SIZE};
+use crate::pack::{at_end_of, write_all_vectored, Progress, SLICE_SIZE};
 use crate::tar_stream::{self, EntryMeta};
 use crossbeam_channel::{bounded, Receiver, Sender};
 use offline_formats::digest::Digests;
@@ -404,15 +404,8 @@ impl<'a> Source<'a> {
 
     /// The digests, once the file is read to its planned size and has nothing more.
     fn finish(mut self) -> Result<Digests, PackError> {
-        let mut probe = [0u8; 1];
-        let more = loop {
-            match self.handle.read(&mut probe) {
-                Ok(n) => break n > 0,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(PackError::io(self.path, e)),
-            }
-        };
-        if more || self.read != self.planned {
+        let ended = at_end_of(&mut self.handle).map_err(|e| PackError::io(self.path, e))?;
+        if !ended || self.read != self.planned {
             return Err(self.changed());
         }
         Ok(Digests {

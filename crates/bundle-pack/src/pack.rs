@@ -533,7 +533,7 @@ fn read_files(
 }
 
 /// Whether a read finds no more bytes.
-fn at_end_of(handle: &mut File) -> std::io::Result<bool> {
+pub(crate) fn at_end_of(handle: &mut File) -> std::io::Result<bool> {
     let mut probe = [0u8; 1];
     loop {
         match handle.read(&mut probe) {
