@@ -25,7 +25,7 @@ use crate::gzip::{self, Level, MemberEncoder};
 use crate::pack::{at_end_of, write_all_vectored, Progress, SLICE_SIZE};
 use crate::tar_stream::{self, EntryMeta};
 use crossbeam_channel::{bounded, Receiver, Sender};
-use offline_formats::digest::Digests;
+use offline_formats::digest::{Digests, DualHasher};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
@@ -244,9 +244,11 @@ impl Work<'_> {
     }
 
     fn run_lanes(&self) -> Result<Vec<(usize, Digests)>, PackError> {
-        let mut encoder = MemberEncoder::new(self.level);
-        let mut slice = vec![0u8; SLICE_SIZE];
-        let mut member = Vec::new();
+        let mut buffers = Buffers {
+            encoder: MemberEncoder::new(self.level),
+            slice: vec![0u8; SLICE_SIZE],
+            member: Vec::new(),
+        };
         let mut packed = Vec::new();
         loop {
             let number = self.next.fetch_add(1, Ordering::Relaxed);
@@ -261,11 +263,6 @@ impl Work<'_> {
                 // Another worker failed and closed the lanes.
                 return Err(closed());
             };
-            let mut buffers = Buffers {
-                encoder: &mut encoder,
-                slice: &mut slice,
-                member: &mut member,
-            };
             let digests = self.pack_lane(number, lane, &senders, &mut buffers)?;
             packed.push((lane.index, digests));
         }
@@ -276,7 +273,7 @@ impl Work<'_> {
         number: usize,
         lane: &Lane,
         senders: &LaneSenders,
-        buffers: &mut Buffers<'_>,
+        buffers: &mut Buffers,
     ) -> Result<Digests, PackError> {
         let file = &self.files[lane.index];
         let mut source = Source::open(&file.source, file.size, self.progress)?;
@@ -350,10 +347,11 @@ impl Work<'_> {
     }
 }
 
-struct Buffers<'a> {
-    encoder: &'a mut MemberEncoder,
-    slice: &'a mut Vec<u8>,
-    member: &'a mut Vec<u8>,
+/// A lane worker's compressor and buffers, kept from one lane to the next.
+struct Buffers {
+    encoder: MemberEncoder,
+    slice: Vec<u8>,
+    member: Vec<u8>,
 }
 
 /// One large file read once, front to back, with both digests taken on the way.
@@ -361,9 +359,7 @@ struct Source<'a> {
     path: &'a Path,
     handle: File,
     planned: u64,
-    read: u64,
-    sha256: sha2::Sha256,
-    blake3: blake3::Hasher,
+    hasher: DualHasher,
     progress: &'a dyn Progress,
 }
 
@@ -374,9 +370,7 @@ impl<'a> Source<'a> {
             path,
             handle,
             planned,
-            read: 0,
-            sha256: sha2::Digest::new(),
-            blake3: blake3::Hasher::new(),
+            hasher: DualHasher::new(),
             progress,
         })
     }
@@ -395,9 +389,7 @@ impl<'a> Source<'a> {
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(self.changed()),
             Err(e) => return Err(PackError::io(self.path, e)),
         }
-        sha2::Digest::update(&mut self.sha256, &*buffer);
-        self.blake3.update(buffer);
-        self.read += buffer.len() as u64;
+        self.hasher.update(buffer);
         self.progress.advance(buffer.len() as u64);
         Ok(())
     }
@@ -405,14 +397,10 @@ impl<'a> Source<'a> {
     /// The digests, once the file is read to its planned size and has nothing more.
     fn finish(mut self) -> Result<Digests, PackError> {
         let ended = at_end_of(&mut self.handle).map_err(|e| PackError::io(self.path, e))?;
-        if !ended || self.read != self.planned {
+        if !ended || self.hasher.size() != self.planned {
             return Err(self.changed());
         }
-        Ok(Digests {
-            sha256: sha2::Digest::finalize(self.sha256).into(),
-            blake3: *self.blake3.finalize().as_bytes(),
-            size: self.planned,
-        })
+        Ok(self.hasher.finalize())
     }
 }
 

@@ -15,7 +15,7 @@ use crate::lanes::{self, Lane, Places, ReaderEnds, Written};
 use crate::output::{self, Staged};
 use crate::tar_stream::{self, EntryMeta, END_OF_ARCHIVE};
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
-use offline_formats::digest::Digests;
+use offline_formats::digest::{Digests, DualHasher};
 use offline_formats::manifest::{ArchiveInfo, BundleManifest, FileEntry, ENTRY_NAME, SCHEMA};
 use offline_formats::{digest, merkle};
 use std::collections::BTreeMap;
@@ -441,10 +441,6 @@ fn read_files(
         .zip(lane_ends.head.iter().zip(&lane_ends.tail))
         .peekable();
     for (index, file) in files.iter().enumerate() {
-        // Both digests are taken here, on bytes the read just brought into this core's
-        // cache: another core reading them again was measured slower on this machine.
-        let mut sha = Sha256Stream::default();
-        let mut blake = Blake3Stream::default();
         header.clear();
         tar_stream::write_header(
             &mut header,
@@ -483,6 +479,9 @@ fn read_files(
             continue;
         }
         let mut handle = File::open(&file.source).map_err(|e| PackError::io(&file.source, e))?;
+        // Both digests are taken here, on bytes the read just brought into this core's
+        // cache: another core reading them again was measured slower on this machine.
+        let mut hasher = DualHasher::new();
         let mut remaining = file.size;
         // The last read asks for one byte more than is left when the slice has room: a
         // short answer then shows the end of the file, which saves a read call per file.
@@ -507,8 +506,7 @@ fn read_files(
                 });
             }
             slice.len = start + n;
-            sha.update(&slice.data[start..start + n]);
-            blake.update(&slice.data[start..start + n]);
+            hasher.update(&slice.data[start..start + n]);
             remaining -= n as u64;
             end_seen = remaining == 0 && n < want;
             progress.advance(n as u64);
@@ -519,11 +517,7 @@ fn read_files(
                 expected: file.size,
             });
         }
-        digests.push(Digests {
-            sha256: sha.finish(),
-            blake3: blake.finish(),
-            size: file.size,
-        });
+        digests.push(hasher.finalize());
         let pad = tar_stream::padding(file.size);
         builder.append(&END_OF_ARCHIVE[..pad]).ok_or_else(closed)?;
     }
@@ -608,36 +602,6 @@ impl SliceBuilder<'_> {
 
     fn finish(mut self) -> Option<()> {
         self.ship()
-    }
-}
-
-/// One digest computed over each file's content in stream order.
-trait StreamDigest: Default {
-    fn update(&mut self, bytes: &[u8]);
-    fn finish(self) -> [u8; 32];
-}
-
-#[derive(Default)]
-struct Sha256Stream(sha2::Sha256);
-
-impl StreamDigest for Sha256Stream {
-    fn update(&mut self, bytes: &[u8]) {
-        sha2::Digest::update(&mut self.0, bytes);
-    }
-    fn finish(self) -> [u8; 32] {
-        sha2::Digest::finalize(self.0).into()
-    }
-}
-
-#[derive(Default)]
-struct Blake3Stream(blake3::Hasher);
-
-impl StreamDigest for Blake3Stream {
-    fn update(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
-    }
-    fn finish(self) -> [u8; 32] {
-        *self.0.finalize().as_bytes()
     }
 }
 
