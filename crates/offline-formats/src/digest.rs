@@ -95,14 +95,78 @@ pub fn sha256_reader<R: Read>(reader: R) -> io::Result<([u8; 32], u64)> {
     Ok((hasher.finalize().into(), size))
 }
 
-/// Reads `reader` to the end once, hashing with BLAKE3 only; returns the digest and the
-/// length.
-pub fn blake3_reader<R: Read>(reader: R) -> io::Result<([u8; 32], u64)> {
-    let mut hasher = blake3::Hasher::new();
-    let size = read_through(reader, |bytes| {
-        hasher.update(bytes);
-    })?;
-    Ok((*hasher.finalize().as_bytes(), size))
+/// Reads `reader` to the end once on a helper thread, which also takes BLAKE3, while
+/// the calling thread takes SHA-256, the slower digest, of each buffer the helper hands
+/// over. For a large file that is already in the page cache (an archive just written)
+/// this is as fast as SHA-256 alone on bytes in cache: the copies out of the cache and
+/// BLAKE3 run on the other core. Two buffers of [`HANDOFF_BUFFER`] bytes go back and
+/// forth; measured on a 0.9 GB archive, buffers this large beat 0.25–2 MiB ones (their
+/// bytes reach the other core through the shared cache) and both digests each reading
+/// the file on its own thread.
+pub fn digest_reader_on_two_threads<R: Read + Send>(reader: R) -> io::Result<Digests> {
+    digest_on_two_threads(reader, HANDOFF_BUFFER)
+}
+
+/// Size of each of the two buffers [`digest_reader_on_two_threads`] hands over.
+const HANDOFF_BUFFER: usize = 8 << 20;
+
+fn digest_on_two_threads<R: Read + Send>(mut reader: R, buffer_len: usize) -> io::Result<Digests> {
+    let (full_sender, full) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(2);
+    let (empty_sender, empty) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+    for _ in 0..2 {
+        // Cannot fail: the receiver is alive and there is room for both.
+        let _ = empty_sender.send(vec![0u8; buffer_len]);
+    }
+    std::thread::scope(|scope| {
+        let helper = scope.spawn(move || -> io::Result<([u8; 32], u64)> {
+            let mut blake3 = blake3::Hasher::new();
+            let mut size = 0u64;
+            // Ends when the calling thread stops taking buffers or at the end of input.
+            while let Ok(mut buffer) = empty.recv() {
+                let filled = fill(&mut reader, &mut buffer)?;
+                if filled == 0 {
+                    break;
+                }
+                blake3.update(&buffer[..filled]);
+                size += filled as u64;
+                if full_sender.send((buffer, filled)).is_err() {
+                    break;
+                }
+            }
+            Ok((*blake3.finalize().as_bytes(), size))
+        });
+        let mut sha256 = Sha256::new();
+        let mut size = 0u64;
+        for (buffer, filled) in full.iter() {
+            sha256.update(&buffer[..filled]);
+            size += filled as u64;
+            // The helper may have finished already; the buffer is then just freed.
+            let _ = empty_sender.send(buffer);
+        }
+        let (blake3, blake3_size) = helper
+            .join()
+            .map_err(|_| io::Error::other("digest thread panicked"))??;
+        debug_assert_eq!(size, blake3_size);
+        Ok(Digests {
+            sha256: sha256.finalize().into(),
+            blake3,
+            size,
+        })
+    })
+}
+
+/// Reads into `buffer` until it is full or the input ends; returns the bytes read.
+fn fill<R: Read>(reader: &mut R, buffer: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match reader.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 /// Feeds everything `reader` gives to `consume`, a buffer at a time; returns the length.
@@ -197,12 +261,58 @@ mod tests {
     }
 
     #[test]
-    fn blake3_reader_agrees_with_the_dual_digest_and_blake3_itself() {
-        let data: Vec<u8> = (0..3 * READ_BUFFER + 11).map(|i| (i % 251) as u8).collect();
-        let (b3, size) = blake3_reader(&data[..]).unwrap();
-        let both = digest_reader(&data[..]).unwrap();
-        assert_eq!((b3, size), (both.blake3, both.size));
-        assert_eq!(b3, *blake3::hash(&data).as_bytes());
+    fn two_threads_agree_with_one_at_every_buffer_boundary() {
+        let data: Vec<u8> = (0..3 * 64 + 11).map(|i| (i % 251) as u8).collect();
+        for len in [0, 1, 63, 64, 65, 128, 3 * 64, data.len()] {
+            let expected = digest_reader(&data[..len]).unwrap();
+            assert_eq!(
+                digest_on_two_threads(&data[..len], 64).unwrap(),
+                expected,
+                "{len}"
+            );
+        }
+        let whole = digest_reader_on_two_threads(&data[..]).unwrap();
+        assert_eq!(whole.blake3, *blake3::hash(&data).as_bytes());
+        assert_eq!(whole, digest_reader(&data[..]).unwrap());
+    }
+
+    /// Gives its bytes a few at a time, interrupted now and then, then fails if asked.
+    struct Trickle<'a> {
+        bytes: &'a [u8],
+        calls: usize,
+        fail_at_end: bool,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+            self.calls += 1;
+            if self.calls.is_multiple_of(3) {
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            if self.bytes.is_empty() && self.fail_at_end {
+                return Err(io::Error::other("disk gone"));
+            }
+            let n = buffer.len().min(self.bytes.len()).min(5);
+            buffer[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn two_threads_take_short_reads_and_report_read_errors() {
+        let data: Vec<u8> = (0..1000).map(|i| (i % 7) as u8).collect();
+        let trickle = |fail_at_end| Trickle {
+            bytes: &data,
+            calls: 0,
+            fail_at_end,
+        };
+        assert_eq!(
+            digest_on_two_threads(trickle(false), 64).unwrap(),
+            digest_reader(&data[..]).unwrap()
+        );
+        let error = digest_on_two_threads(trickle(true), 64).unwrap_err();
+        assert_eq!(error.to_string(), "disk gone");
     }
 
     #[test]
