@@ -118,9 +118,8 @@ fn digest_on_two_threads<R: Read + Send>(mut reader: R, buffer_len: usize) -> io
         let _ = empty_sender.send(vec![0u8; buffer_len]);
     }
     std::thread::scope(|scope| {
-        let helper = scope.spawn(move || -> io::Result<([u8; 32], u64)> {
+        let helper = scope.spawn(move || -> io::Result<[u8; 32]> {
             let mut blake3 = blake3::Hasher::new();
-            let mut size = 0u64;
             // Ends when the calling thread stops taking buffers or at the end of input.
             while let Ok(mut buffer) = empty.recv() {
                 let filled = fill(&mut reader, &mut buffer)?;
@@ -128,12 +127,11 @@ fn digest_on_two_threads<R: Read + Send>(mut reader: R, buffer_len: usize) -> io
                     break;
                 }
                 blake3.update(&buffer[..filled]);
-                size += filled as u64;
                 if full_sender.send((buffer, filled)).is_err() {
                     break;
                 }
             }
-            Ok((*blake3.finalize().as_bytes(), size))
+            Ok(*blake3.finalize().as_bytes())
         });
         let mut sha256 = Sha256::new();
         let mut size = 0u64;
@@ -143,10 +141,10 @@ fn digest_on_two_threads<R: Read + Send>(mut reader: R, buffer_len: usize) -> io
             // The helper may have finished already; the buffer is then just freed.
             let _ = empty_sender.send(buffer);
         }
-        let (blake3, blake3_size) = helper
+        // Both digests saw the same buffers: the helper hashed each one before handing it over.
+        let blake3 = helper
             .join()
             .map_err(|_| io::Error::other("digest thread panicked"))??;
-        debug_assert_eq!(size, blake3_size);
         Ok(Digests {
             sha256: sha256.finalize().into(),
             blake3,
