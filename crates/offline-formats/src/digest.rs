@@ -122,7 +122,7 @@ fn digest_on_two_threads<R: Read + Send>(mut reader: R, buffer_len: usize) -> io
             let mut blake3 = blake3::Hasher::new();
             // Ends when the calling thread stops taking buffers or at the end of input.
             while let Ok(mut buffer) = empty.recv() {
-                let filled = fill(&mut reader, &mut buffer)?;
+                let filled = read_full(&mut reader, &mut buffer)?;
                 if filled == 0 {
                     break;
                 }
@@ -153,8 +153,9 @@ fn digest_on_two_threads<R: Read + Send>(mut reader: R, buffer_len: usize) -> io
     })
 }
 
-/// Reads into `buffer` until it is full or the input ends; returns the bytes read.
-fn fill<R: Read>(reader: &mut R, buffer: &mut [u8]) -> io::Result<usize> {
+/// Reads into `buffer` until it is full or the input ends (pipes and stdin give short
+/// reads); returns the bytes read, less than `buffer.len()` only at the end of the input.
+pub fn read_full<R: Read>(reader: &mut R, buffer: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buffer.len() {
         match reader.read(&mut buffer[filled..]) {

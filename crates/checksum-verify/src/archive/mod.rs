@@ -219,7 +219,7 @@ fn read_and_hash<R: Read>(
             break;
         }
         let mut buffer = pool.take();
-        let n = read_full(&mut input, &mut buffer)?;
+        let n = offline_formats::digest::read_full(&mut input, &mut buffer)?;
         if n == 0 {
             break;
         }
@@ -239,20 +239,6 @@ fn read_and_hash<R: Read>(
         digests: hasher.finish(),
         longer,
     })
-}
-
-/// Reads until `buffer` is full or the input ends (stdin gives short reads).
-fn read_full<R: Read>(input: &mut R, buffer: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match input.read(&mut buffer[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 fn check_archive_member(
